@@ -1,0 +1,49 @@
+"""recallrai: the async-first Python SDK of the RecallrAI memory API.
+
+``AsyncRecallrAI`` is the asyncio client; ``RecallrAI`` (from :mod:`recallrai_sync`)
+is its blocking twin, importable from here too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import exceptions
+from ._client import DEFAULT_BASE_URL, AsyncRecallrAI
+from ._pagination import AsyncPager, Page, UserPage
+from ._sentinel import NOT_LOADED, NotLoaded
+from ._transport import AiohttpTransport, HttpxTransport, Transport
+from ._users import AsyncUser
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from recallrai_sync import RecallrAI, User
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "NOT_LOADED",
+    "AiohttpTransport",
+    "AsyncPager",
+    "AsyncRecallrAI",
+    "AsyncUser",
+    "HttpxTransport",
+    "NotLoaded",
+    "Page",
+    "RecallrAI",
+    "Transport",
+    "User",
+    "UserPage",
+    "__version__",
+    "exceptions",
+]
+
+_SYNC_NAMES = {"RecallrAI", "User"}
+
+
+def __getattr__(name: str) -> Any:
+    # The blocking facade imports this package, so it is loaded on first use, not here.
+    if name in _SYNC_NAMES:
+        import recallrai_sync
+
+        return getattr(recallrai_sync, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,182 @@
+"""The asyncio client, :class:`AsyncRecallrAI`: configuration, lifecycle and the Users API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+from ._encoding import api_path
+from ._errors import ErrorContext
+from ._pagination import AsyncPager, AsyncSource, UserPage, page_fields
+from ._pipeline import Pipeline
+from ._transport import AiohttpTransport, HttpxTransport, Transport
+from ._users import AsyncUser, user_from_wire
+from ._validation import require_bool, require_id, require_json_object, require_page
+from .exceptions import ValidationError
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncRecallrAI"]
+
+DEFAULT_BASE_URL = "https://api.recallrai.com"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 2
+MAX_PAGE_SIZE = 100
+
+TransportOption = Literal["aiohttp", "httpx"] | Transport
+
+
+def _make_transport(transport: TransportOption | None) -> Transport:
+    if transport is None or transport == "aiohttp":
+        return AiohttpTransport()
+    if transport == "httpx":
+        return HttpxTransport()
+    if isinstance(transport, Transport):
+        return transport
+    raise ValidationError(f"transport must be 'aiohttp', 'httpx' or a Transport, not {transport!r}")
+
+
+class AsyncRecallrAI:
+    """Asynchronous client of the RecallrAI API.
+
+    Omitted settings come from ``RECALLRAI_API_KEY``, ``RECALLRAI_PROJECT_ID`` and
+    ``RECALLRAI_BASE_URL``. One connection pool is opened lazily on the first
+    request and reused; close it with ``await client.close()`` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        project_id: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: TransportOption | None = None,
+    ) -> None:
+        api_key = api_key if api_key is not None else os.environ.get("RECALLRAI_API_KEY")
+        project_id = (
+            project_id if project_id is not None else os.environ.get("RECALLRAI_PROJECT_ID")
+        )
+        base_url = base_url or os.environ.get("RECALLRAI_BASE_URL") or DEFAULT_BASE_URL
+        if not isinstance(api_key, str) or not api_key:
+            raise ValidationError("No API key: pass api_key=... or set RECALLRAI_API_KEY")
+        if not api_key.startswith("rai_"):
+            raise ValidationError("The API key is malformed: RecallrAI keys start with 'rai_'")
+        if not isinstance(project_id, str) or not project_id.strip():
+            raise ValidationError("No project ID: pass project_id=... or set RECALLRAI_PROJECT_ID")
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ValidationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self._pipeline = Pipeline(
+            api_key=api_key,
+            project_id=project_id,
+            base_url=base_url.rstrip("/"),
+            timeout=float(timeout),
+            max_retries=max_retries,
+            transport=_make_transport(transport),
+        )
+        self._project_id = project_id
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, without a trailing slash."""
+        return self._pipeline.base_url
+
+    @property
+    def project_id(self) -> str:
+        """The project all requests are scoped to."""
+        return self._project_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, project_id={self._project_id!r})"
+
+    async def close(self) -> None:
+        """Close the connection pool. Idempotent."""
+        await self._pipeline.transport.aclose()
+
+    async def __aenter__(self) -> AsyncRecallrAI:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ users
+
+    async def create_user(
+        self,
+        user_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        merge_conflict_enabled: bool | None = None,
+    ) -> AsyncUser:
+        """Create a user; ``merge_conflict_enabled=None`` inherits the project setting."""
+        body = {
+            "custom_user_id": require_id(user_id, "user_id"),
+            "metadata": None if metadata is None else require_json_object(metadata, "metadata"),
+            "merge_conflict_enabled": require_bool(
+                merge_conflict_enabled, "merge_conflict_enabled"
+            ),
+        }
+        data = await self._pipeline.request(
+            "POST",
+            api_path("users"),
+            body=body,
+            expect=201,
+            context=ErrorContext("user", user_id),
+        )
+        record = user_from_wire(data)
+        return AsyncUser(self._pipeline, record.user_id, record)
+
+    async def get_user(self, user_id: str, validate: bool = True) -> AsyncUser:
+        """Fetch a user; with ``validate=False`` return a reference without a request."""
+        user = AsyncUser(self._pipeline, require_id(user_id, "user_id"))
+        if validate:
+            await user.refresh()
+        return user
+
+    def list_users(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> AsyncPager[UserPage[AsyncUser], AsyncUser]:
+        """List users, newest first.
+
+        ``await`` the result for one page, or ``async for`` over it for every
+        user across all pages (``limit`` is then the page size).
+        """
+        offset, limit = require_page(offset, limit, MAX_PAGE_SIZE)
+        filter_ = (
+            None
+            if metadata_filter is None
+            else require_json_object(metadata_filter, "metadata_filter")
+        )
+        pipeline = self._pipeline
+
+        async def load(start: int) -> UserPage[AsyncUser]:
+            data = await pipeline.request(
+                "GET",
+                api_path("users"),
+                params=(("offset", start), ("limit", limit), ("metadata_filter", filter_)),
+            )
+            users, total, has_more = page_fields(data, "users")
+            records = [user_from_wire(item) for item in users]
+            return UserPage(
+                items=[AsyncUser(pipeline, r.user_id, r) for r in records],
+                total=total,
+                offset=start,
+                limit=limit,
+                has_more=has_more,
+                source=source,
+            )
+
+        source = AsyncSource(load)
+        return AsyncPager(lambda: load(offset))

@@ -1,0 +1,89 @@
+"""The one cattrs converter between wire JSON and SDK models.
+
+Primitive hooks are strict (a JSON string is not a bool, a number is not an ID)
+so that a malformed answer is reported instead of silently coerced. Datetimes
+are read leniently (``Z`` or an offset; naive values are taken as UTC) and always
+come out timezone-aware in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import cattrs
+
+from .exceptions import MalformedResponseError
+
+__all__ = ["converter", "format_datetime", "parse_datetime", "structure"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=False)
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_datetime(value: object) -> datetime:
+    """An ISO 8601 timestamp as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        # Python 3.10 only reads 3 or 6 fractional digits: pad or cut to 6.
+        text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+        parsed = datetime.fromisoformat(text)
+    else:
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    """ISO 8601 text of an aware datetime, in UTC."""
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _strict(kind: type[Any]) -> Any:
+    def hook(value: object, _: type[Any]) -> Any:
+        if type(value) is bool and kind is not bool:
+            raise TypeError(f"expected {kind.__name__}, got bool")
+        if not isinstance(value, kind):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return hook
+
+
+converter.register_structure_hook(str, _strict(str))
+converter.register_structure_hook(bool, _strict(bool))
+converter.register_structure_hook(int, _strict(int))
+
+
+def _float(value: object, _: type[Any]) -> float:
+    if type(value) is bool or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+converter.register_structure_hook(float, _float)
+converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
+converter.register_unstructure_hook(datetime, format_datetime)
+
+
+def structure(data: Any, cls: type[T], what: str) -> T:
+    """Structure wire data into ``cls``; a mismatch is a :class:`MalformedResponseError`."""
+    try:
+        return converter.structure(data, cls)
+    except Exception as error:  # cattrs raises many kinds; all mean "the body is malformed"
+        if isinstance(error, cattrs.BaseValidationError):
+            problems = "; ".join(cattrs.transform_error(error))
+        else:
+            problems = str(error)
+        raise MalformedResponseError(
+            f"Malformed {what} in the server's answer: {problems}"
+        ) from None

@@ -1,0 +1,61 @@
+"""Turning caller values into URL paths, query strings and JSON bodies (PROTOCOL.md §1.3-1.5, §12)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+__all__ = ["api_path", "encode_body", "encode_query"]
+
+API_PREFIX = "/api/v1"
+
+
+def _segment(value: str) -> str:
+    encoded = quote(value, safe="")
+    if not encoded.strip("."):
+        # "." and ".." would be dropped or climbed by URL normalisers: encode the dots too.
+        return "%2E" * len(encoded)
+    return encoded
+
+
+def api_path(*segments: str) -> str:
+    """``/api/v1/`` followed by the segments, each percent-encoded on its own."""
+    return API_PREFIX + "".join("/" + _segment(segment) for segment in segments)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def encode_query(params: Iterable[tuple[str, object]]) -> str:
+    """Form-encode parameters in order: ``None`` dropped, lists repeated, dicts as JSON text."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            pairs.extend((key, _scalar(item)) for item in value)
+        elif isinstance(value, Mapping):
+            pairs.append((key, json.dumps(value)))
+        else:
+            pairs.append((key, _scalar(value)))
+    return urlencode(pairs)
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON with top-level ``None`` values dropped."""
+    return json.dumps(
+        {key: value for key, value in body.items() if value is not None},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode()

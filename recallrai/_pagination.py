@@ -1,0 +1,151 @@
+"""The one paginator, shared by the async core and the sync facade.
+
+A list call returns a page; iterating the page (``async for`` in the core,
+``for`` in the facade) yields every item of this and all following pages,
+fetching the next page only when the current one is used up. How a next page
+is fetched is the page's *source*: the core gives pages an async source, the
+facade re-wraps them with a blocking one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from ._converter import structure
+
+__all__ = [
+    "AsyncPager",
+    "AsyncSource",
+    "Page",
+    "PageSource",
+    "UserPage",
+    "page_fields",
+]
+
+T = TypeVar("T")
+U = TypeVar("U")
+PageT = TypeVar("PageT", bound="Page[Any]")
+
+
+class PageSource(Protocol[T]):
+    """Fetches the page that starts at ``offset``, with the same filters and page size."""
+
+    async def afetch(self, offset: int) -> Page[T]: ...
+
+    def fetch(self, offset: int) -> Page[T]: ...
+
+
+@attrs.frozen(eq=False)
+class Page(Generic[T]):
+    """One page of a list, and the way to every item after it."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+    _has_more: bool = attrs.field(alias="has_more", repr=False)
+    _source: PageSource[T] = attrs.field(alias="source", repr=False)
+
+    def has_more(self) -> bool:
+        """Whether the server has items after this page."""
+        return self._has_more
+
+    def next_offset(self) -> int:
+        """The offset of the next page."""
+        return self.offset + len(self.items)
+
+    def map(self, convert: Callable[[T], U], source: PageSource[U]) -> Page[U]:
+        """The same page (same class) with converted items and another source."""
+        page_class: Any = type(self)
+        return page_class(  # type: ignore[no-any-return]
+            items=[convert(item) for item in self.items],
+            total=self.total,
+            offset=self.offset,
+            limit=self.limit,
+            has_more=self._has_more,
+            source=source,
+        )
+
+    def _more(self) -> bool:
+        # An empty page ends iteration even if the server claims more: no endless loop.
+        return self._has_more and bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    async def _aiter_all(self) -> AsyncIterator[T]:
+        page: Page[T] = self
+        while True:
+            for item in page.items:
+                yield item
+            if not page._more():
+                return
+            page = await page._source.afetch(page.next_offset())
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        """Every item of this page and of all following pages."""
+        return self._aiter_all()
+
+    def __iter__(self) -> Iterator[T]:
+        """Every item of this page and of all following pages (sync facade pages)."""
+        page: Page[T] = self
+        while True:
+            yield from page.items
+            if not page._more():
+                return
+            page = page._source.fetch(page.next_offset())
+
+
+@attrs.frozen(eq=False)
+class UserPage(Page[T]):
+    """A page of users."""
+
+    @property
+    def users(self) -> list[T]:
+        """The users on this page."""
+        return self.items
+
+
+@attrs.frozen(slots=True)
+class AsyncSource(Generic[T]):
+    """Page source of the async core: awaits ``load(offset)``."""
+
+    load: Callable[[int], Awaitable[Page[T]]]
+
+    async def afetch(self, offset: int) -> Page[T]:
+        return await self.load(offset)
+
+    def fetch(self, offset: int) -> Page[T]:
+        raise TypeError("this page belongs to the async client: iterate it with `async for`")
+
+
+class AsyncPager(Generic[PageT, T]):
+    """What an async list call returns: ``await`` it for the first page, or ``async for`` over all items."""
+
+    __slots__ = ("_first",)
+
+    def __init__(self, first: Callable[[], Awaitable[PageT]]) -> None:
+        self._first = first
+
+    def __await__(self) -> Generator[Any, None, PageT]:
+        return self._first().__await__()
+
+    async def _aiter_all(self) -> AsyncIterator[T]:
+        page = await self._first()
+        async for item in page:
+            yield item
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._aiter_all()
+
+
+def page_fields(data: Any, key: str) -> tuple[list[Any], int, bool]:
+    """The items, ``total`` and ``has_more`` of a page envelope; malformed ones raise."""
+    envelope = structure(data, dict[str, Any], f"{key} page")
+    items = structure(envelope.get(key), list[Any], f"{key} page's {key!r}")
+    total = structure(envelope.get("total"), int, f"{key} page's 'total'")
+    has_more = structure(envelope.get("has_more"), bool, f"{key} page's 'has_more'")
+    return items, total, has_more

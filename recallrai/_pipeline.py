@@ -1,0 +1,180 @@
+"""The one request pipeline: headers, URL, body, timeout, retries and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from . import exceptions as exc
+from ._encoding import encode_body, encode_query
+from ._errors import NO_CONTEXT, ErrorContext, error_from_response, parse_retry_after
+from ._transport import RawResponse, StreamResponse, Transport, TransportFailure
+from ._version import __version__
+
+__all__ = ["Pipeline"]
+
+logger = logging.getLogger("recallrai")
+
+USER_AGENT = f"recallrai-python/{__version__}"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+BASE_DELAY = 0.5
+MAX_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+
+
+class Pipeline:
+    """Sends API requests for one client and turns responses into JSON data or SDK errors.
+
+    Retries: a request that never reached the server (connect failure) and a 429
+    are retried for every method; 5xx answers, timeouts and dropped connections
+    only for methods that are safe to repeat. Waits grow exponentially with
+    jitter and follow ``Retry-After`` when the server sends it.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        project_id: str,
+        base_url: str,
+        timeout: float,
+        max_retries: int,
+        transport: Transport,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.transport = transport
+        self._headers = {
+            "X-Recallr-Api-Key": api_key,
+            "X-Recallr-Project-Id": project_id,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def __repr__(self) -> str:
+        return f"Pipeline(base_url={self.base_url!r})"
+
+    def _url(self, path: str, params: Iterable[tuple[str, object]] | None) -> str:
+        query = encode_query(params) if params is not None else ""
+        return f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return min(MAX_DELAY, BASE_DELAY * 2.0**attempt) * (0.5 + random.random() / 2)
+
+    async def _send_with_retries(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        send: Callable[[], Awaitable[Any]],
+        status_of: Callable[[Any], tuple[int, Mapping[str, str]]],
+        discard: Callable[[Any], Awaitable[None]],
+    ) -> Any:
+        idempotent = method in IDEMPOTENT_METHODS
+        attempt = 0
+        while True:
+            try:
+                response = await send()
+            except TransportFailure as failure:
+                if attempt < self.max_retries and (failure.kind == "connect" or idempotent):
+                    delay = self._backoff(attempt, None)
+                    logger.info("%s failed (%s); retrying in %.2f s", what, failure, delay)
+                    attempt += 1
+                    await self.sleep(delay)
+                    continue
+                error_type = exc.TimeoutError if failure.kind == "timeout" else exc.ConnectionError
+                raise error_type(f"{what}: {failure}") from None
+            status, headers = status_of(response)
+            retryable = status == 429 or (status >= 500 and idempotent)
+            if retryable and attempt < self.max_retries:
+                retry_after = parse_retry_after(headers)
+                if retry_after is None or retry_after <= MAX_RETRY_AFTER:
+                    delay = self._backoff(attempt, retry_after)
+                    logger.info("%s answered %d; retrying in %.2f s", what, status, delay)
+                    await discard(response)
+                    attempt += 1
+                    await self.sleep(delay)
+                    continue
+            logger.debug("%s answered %d", what, status)
+            return response
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Iterable[tuple[str, object]] | None = None,
+        body: Mapping[str, Any] | None = None,
+        expect: int = 200,
+        context: ErrorContext = NO_CONTEXT,
+    ) -> Any:
+        """Send one request; return the decoded JSON body (``None`` for 204) or raise."""
+        url = self._url(path, params)
+        data = encode_body(body) if body is not None else (b"" if method == "POST" else None)
+        what = f"{method} {path}"
+
+        async def send() -> RawResponse:
+            return await self.transport.send(method, url, self._headers, data, self.timeout)
+
+        async def discard(_: RawResponse) -> None:
+            return None
+
+        response: RawResponse = await self._send_with_retries(
+            method, url, what, send, lambda r: (r.status, r.headers), discard
+        )
+        status = response.status
+        if status == expect:
+            if status == 204:
+                return None
+            try:
+                return json.loads(response.body)
+            except ValueError:
+                raise exc.MalformedResponseError(
+                    f"{what} answered {status} with a body that is not JSON: {response.body[:200]!r}",
+                    http_status=status,
+                ) from None
+        if 200 <= status < 300:
+            raise exc.MalformedResponseError(
+                f"{what} answered {status}, expected {expect}", http_status=status
+            )
+        raise error_from_response(status, response.headers, response.body, context)
+
+    async def open_stream(
+        self,
+        path: str,
+        *,
+        params: Iterable[tuple[str, object]],
+        context: ErrorContext = NO_CONTEXT,
+    ) -> StreamResponse:
+        """Open a ``GET`` event stream; raise the mapped error if it does not answer 200."""
+        url = self._url(path, params)
+        what = f"GET {path} (stream)"
+
+        async def send() -> StreamResponse:
+            return await self.transport.open_stream("GET", url, self._stream_headers, self.timeout)
+
+        async def discard(stream: StreamResponse) -> None:
+            await stream.aclose()
+
+        stream: StreamResponse = await self._send_with_retries(
+            "GET", url, what, send, lambda s: (s.status, s.headers), discard
+        )
+        if stream.status == 200:
+            return stream
+        try:
+            body = await stream.read()
+        except TransportFailure:
+            body = b""
+        finally:
+            await stream.aclose()
+        raise error_from_response(stream.status, stream.headers, body, context)

@@ -1,0 +1,339 @@
+"""The small interface between the request pipeline and an HTTP library.
+
+Everything above this module speaks :class:`Transport`; only the two
+implementations here know aiohttp or httpx. A transport sends bytes and returns
+bytes: encoding, retries and error mapping live in the pipeline. Library
+exceptions are turned into :class:`TransportFailure` so that nothing above
+needs to know which library ran.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from . import exceptions
+
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx
+
+__all__ = [
+    "AiohttpTransport",
+    "HttpxTransport",
+    "RawResponse",
+    "StreamResponse",
+    "Transport",
+    "TransportFailure",
+]
+
+FailureKind = Literal["connect", "timeout", "io"]
+
+
+class TransportFailure(Exception):
+    """The exchange failed below HTTP.
+
+    ``kind`` is ``"connect"`` when the request never reached the server (always
+    safe to retry), ``"timeout"`` or ``"io"`` when it may have.
+    """
+
+    def __init__(self, message: str, *, kind: FailureKind) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@attrs.frozen(slots=True)
+class RawResponse:
+    """A complete HTTP response: status, case-insensitive headers, body bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class StreamResponse(abc.ABC):
+    """A response whose body is read incrementally; ``aclose`` frees its connection at once."""
+
+    status: int
+    headers: Mapping[str, str]
+
+    @abc.abstractmethod
+    def iter_chunks(self) -> AsyncIterator[bytes]:
+        """Yield body bytes as they arrive."""
+
+    @abc.abstractmethod
+    async def read(self) -> bytes:
+        """Read the whole remaining body (used for error responses)."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Drop the connection without reading the rest of the body."""
+
+
+class Transport(abc.ABC):
+    """Sends one HTTP request; owns the connection pool."""
+
+    @abc.abstractmethod
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float,
+    ) -> RawResponse:
+        """Send a request and read its whole response."""
+
+    @abc.abstractmethod
+    async def open_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+    ) -> StreamResponse:
+        """Send a bodiless request and return once the status line and headers arrived."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close the connection pool. Idempotent."""
+
+
+# --------------------------------------------------------------------------- aiohttp
+
+
+class _AiohttpStream(StreamResponse):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.headers = response.headers
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except asyncio.TimeoutError as exc:
+            raise TransportFailure("timed out reading the stream", kind="timeout") from exc
+        except aiohttp.ClientError as exc:
+            raise TransportFailure(f"stream interrupted: {exc}", kind="io") from exc
+
+    async def read(self) -> bytes:
+        import aiohttp
+
+        try:
+            return await self._response.read()
+        except asyncio.TimeoutError as exc:
+            raise TransportFailure("timed out reading the response", kind="timeout") from exc
+        except aiohttp.ClientError as exc:
+            raise TransportFailure(f"response interrupted: {exc}", kind="io") from exc
+
+    async def aclose(self) -> None:
+        self._response.close()
+
+
+class AiohttpTransport(Transport):
+    """The default transport: one lazily created :class:`aiohttp.ClientSession` per client."""
+
+    def __init__(self, *, max_connections: int = 100) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def _client_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise exceptions.ConnectionError("The client is closed")
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                timeout=aiohttp.ClientTimeout(total=None),
+                trust_env=False,
+                raise_for_status=False,
+            )
+        return self._session
+
+    def _request_args(self, url: str, timeout: float) -> dict[str, Any]:
+        import aiohttp
+        import yarl
+
+        return {
+            # encoded=True: the pipeline already percent-encoded every segment; yarl must not redo it.
+            "url": yarl.URL(url, encoded=True),
+            "timeout": aiohttp.ClientTimeout(
+                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+            ),
+            "allow_redirects": False,
+        }
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float,
+    ) -> RawResponse:
+        import aiohttp
+
+        session = self._client_session()
+        try:
+            async with session.request(
+                method, headers=dict(headers), data=body, **self._request_args(url, timeout)
+            ) as response:
+                data = await response.read()
+                return RawResponse(response.status, response.headers, data)
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportFailure(f"cannot connect: {exc}", kind="connect") from exc
+        except asyncio.TimeoutError as exc:
+            raise TransportFailure(f"no answer within {timeout:g} s", kind="timeout") from exc
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise TransportFailure(f"request failed: {exc}", kind="io") from exc
+
+    async def open_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+    ) -> StreamResponse:
+        import aiohttp
+
+        session = self._client_session()
+        try:
+            response = await session.request(
+                method, headers=dict(headers), **self._request_args(url, timeout)
+            )
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportFailure(f"cannot connect: {exc}", kind="connect") from exc
+        except asyncio.TimeoutError as exc:
+            raise TransportFailure(f"no answer within {timeout:g} s", kind="timeout") from exc
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise TransportFailure(f"request failed: {exc}", kind="io") from exc
+        return _AiohttpStream(response)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+# --------------------------------------------------------------------------- httpx
+
+
+class _HttpxStream(StreamResponse):
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.headers = response.headers
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        import httpx
+
+        try:
+            async for chunk in self._response.aiter_bytes():
+                yield chunk
+        except httpx.TimeoutException as exc:
+            raise TransportFailure("timed out reading the stream", kind="timeout") from exc
+        except httpx.HTTPError as exc:
+            raise TransportFailure(f"stream interrupted: {exc}", kind="io") from exc
+
+    async def read(self) -> bytes:
+        import httpx
+
+        try:
+            return await self._response.aread()
+        except httpx.TimeoutException as exc:
+            raise TransportFailure("timed out reading the response", kind="timeout") from exc
+        except httpx.HTTPError as exc:
+            raise TransportFailure(f"response interrupted: {exc}", kind="io") from exc
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class HttpxTransport(Transport):
+    """Optional transport on :mod:`httpx` (``pip install recallrai[httpx]``); mockable with respx."""
+
+    def __init__(self, *, max_connections: int = 100) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("httpx") is None:  # pragma: no cover - depends on the env
+            raise exceptions.ValidationError(
+                "transport='httpx' needs httpx: pip install 'recallrai[httpx]'"
+            )
+        self._max_connections = max_connections
+        self._client: httpx.AsyncClient | None = None
+        self._closed = False
+
+    def _async_client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise exceptions.ConnectionError("The client is closed")
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=self._max_connections),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float,
+        stream: bool,
+    ) -> httpx.Response:
+        import httpx
+
+        client = self._async_client()
+        try:
+            request = client.build_request(
+                method, url, headers=headers, content=body, timeout=httpx.Timeout(timeout)
+            )
+            return await client.send(request, stream=stream)
+        except httpx.ConnectError as exc:
+            raise TransportFailure(f"cannot connect: {exc}", kind="connect") from exc
+        except httpx.TimeoutException as exc:
+            kind: FailureKind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "timeout"
+            raise TransportFailure(f"no answer within {timeout:g} s", kind=kind) from exc
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            raise TransportFailure(f"request failed: {exc}", kind="io") from exc
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float,
+    ) -> RawResponse:
+        response = await self._send(method, url, headers, body, timeout, stream=False)
+        return RawResponse(response.status_code, response.headers, response.content)
+
+    async def open_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+    ) -> StreamResponse:
+        response = await self._send(method, url, headers, None, timeout, stream=True)
+        return _HttpxStream(response)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

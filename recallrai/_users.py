@@ -1,0 +1,156 @@
+"""Users: the wire record and the :class:`AsyncUser` resource (PROTOCOL.md §3.1, §5.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._converter import converter, format_datetime, structure
+from ._encoding import api_path
+from ._errors import ErrorContext
+from ._pipeline import Pipeline
+from ._sentinel import NOT_LOADED, NotLoaded
+from ._validation import require_bool, require_id, require_json_object
+
+__all__ = ["AsyncUser", "UserRecord", "user_from_wire"]
+
+
+@attrs.frozen
+class UserRecord:
+    """A user's fields as the server last reported them."""
+
+    user_id: str
+    metadata: dict[str, Any]
+    merge_conflict_enabled: bool | None
+    created_at: datetime
+    last_active_at: datetime
+
+
+converter.register_structure_hook(
+    UserRecord,
+    make_dict_structure_fn(UserRecord, converter, user_id=override(rename="custom_user_id")),
+)
+
+
+def user_from_wire(data: Any) -> UserRecord:
+    """Read a user from an answer, wrapped (``{"user": ...}``) or bare."""
+    if isinstance(data, dict) and isinstance(data.get("user"), dict):
+        data = data["user"]
+    return structure(data, UserRecord, "user")
+
+
+class AsyncUser:
+    """A RecallrAI user, bound to the client that fetched it.
+
+    Fields read as :data:`~recallrai.NOT_LOADED` when the user was referenced
+    with ``get_user(..., validate=False)`` and not refreshed since.
+    """
+
+    __slots__ = ("_pipeline", "_record", "_user_id")
+
+    def __init__(self, pipeline: Pipeline, user_id: str, record: UserRecord | None = None) -> None:
+        self._pipeline = pipeline
+        self._user_id = user_id
+        self._record = record
+
+    @property
+    def user_id(self) -> str:
+        """The caller-chosen ID (``custom_user_id`` on the wire)."""
+        return self._user_id
+
+    @property
+    def metadata(self) -> dict[str, Any] | NotLoaded:
+        """Free-form metadata."""
+        return self._record.metadata if self._record else NOT_LOADED
+
+    @property
+    def merge_conflict_enabled(self) -> bool | NotLoaded | None:
+        """Per-user override: ``True``/``False``, or ``None`` to inherit the project setting."""
+        return self._record.merge_conflict_enabled if self._record else NOT_LOADED
+
+    @property
+    def created_at(self) -> datetime | NotLoaded:
+        """When the user was created (UTC)."""
+        return self._record.created_at if self._record else NOT_LOADED
+
+    @property
+    def last_active_at(self) -> datetime | NotLoaded:
+        """When the user was last active (UTC)."""
+        return self._record.last_active_at if self._record else NOT_LOADED
+
+    def _adopt(self, record: UserRecord) -> None:
+        self._record = record
+        self._user_id = record.user_id
+
+    def _context(self) -> ErrorContext:
+        return ErrorContext("user", self._user_id)
+
+    async def refresh(self) -> None:
+        """Reload every field from the server."""
+        data = await self._pipeline.request(
+            "GET", api_path("users", self._user_id), context=self._context()
+        )
+        self._adopt(user_from_wire(data))
+
+    async def update(
+        self,
+        new_metadata: Mapping[str, Any] | None = None,
+        new_user_id: str | None = None,
+        merge_conflict_enabled: bool | None = None,
+    ) -> None:
+        """Replace metadata, rename, or set the merge-conflict override; this object follows the change.
+
+        Arguments left as ``None`` are not changed.
+        """
+        body = {
+            "new_metadata": None
+            if new_metadata is None
+            else require_json_object(new_metadata, "new_metadata"),
+            "new_custom_user_id": None
+            if new_user_id is None
+            else require_id(new_user_id, "new_user_id"),
+            "merge_conflict_enabled": require_bool(
+                merge_conflict_enabled, "merge_conflict_enabled"
+            ),
+        }
+        data = await self._pipeline.request(
+            "PUT", api_path("users", self._user_id), body=body, context=self._context()
+        )
+        self._adopt(user_from_wire(data))
+
+    async def delete(self) -> None:
+        """Delete the user with all their sessions, memories and merge conflicts."""
+        await self._pipeline.request(
+            "DELETE", api_path("users", self._user_id), expect=204, context=self._context()
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""
+        record = self._record
+        if record is None:
+            return {"user_id": self._user_id}
+        return {
+            "user_id": record.user_id,
+            "metadata": record.metadata,
+            "merge_conflict_enabled": record.merge_conflict_enabled,
+            "created_at": format_datetime(record.created_at),
+            "last_active_at": format_datetime(record.last_active_at),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(user_id={self.user_id!r}, metadata={self.metadata!r}, "
+            f"merge_conflict_enabled={self.merge_conflict_enabled!r}, "
+            f"created_at={self.created_at!r}, last_active_at={self.last_active_at!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AsyncUser):
+            return NotImplemented
+        return self._user_id == other._user_id and self._record == other._record
+
+    __hash__ = None  # type: ignore[assignment]

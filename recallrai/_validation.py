@@ -1,0 +1,67 @@
+"""Client-side checks of caller input: a typed ValidationError before any request is sent."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .exceptions import ValidationError
+
+__all__ = ["require_bool", "require_id", "require_int", "require_json_object", "require_page"]
+
+
+def require_id(value: object, name: str) -> str:
+    """Return ``value`` if it is a usable ID: a string that is neither empty nor blank."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(f"{name} must be a non-empty string")
+    return value
+
+
+def _check_json_object(value: object, name: str) -> None:
+    """Reject what JSON cannot carry faithfully: non-string keys, NaN/inf, unknown types."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"{name} keys must be strings, got {key!r}")
+            _check_json_object(item, name)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_json_object(item, name)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{name} cannot hold {value!r}: JSON has no such number")
+    elif value is not None and not isinstance(value, (str, int, bool)):
+        raise ValidationError(f"{name} cannot hold a {type(value).__name__}: not JSON data")
+
+
+def require_json_object(value: object, name: str) -> dict[str, Any]:
+    """Return a dict copy of ``value`` if it is a JSON object with string keys, else raise."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{name} must be a dict (a JSON object), not {type(value).__name__}")
+    _check_json_object(value, name)
+    return dict(value)
+
+
+def require_int(value: object, name: str, low: int, high: int | None = None) -> int:
+    """Return ``value`` if it is an int (not a bool) in ``[low, high]``."""
+    if type(value) is bool or not isinstance(value, int):
+        raise ValidationError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+def require_page(offset: object, limit: object, max_limit: int) -> tuple[int, int]:
+    """Validate an offset (>= 0) and a page size (1..max_limit)."""
+    return require_int(offset, "offset", 0), require_int(limit, "limit", 1, max_limit)
+
+
+def require_bool(value: object, name: str) -> bool | None:
+    """Return ``value`` if it is ``True``, ``False`` or ``None``."""
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError(f"{name} must be True, False or None, not {type(value).__name__}")
+    return value

@@ -1,0 +1,225 @@
+"""Every error the SDK raises.
+
+All of them derive from :class:`RecallrAIError`, so one ``except`` clause catches
+anything the SDK can throw; the subclasses mirror the statuses and failures the
+RecallrAI protocol tells apart. No raw aiohttp, httpx, asyncio or JSON exception
+escapes the SDK: they are translated into one of these.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "ConnectionError",
+    "InternalServerError",
+    "InvalidCategoriesError",
+    "InvalidSessionStateError",
+    "MalformedResponseError",
+    "MemoryNotFoundError",
+    "MergeConflictAlreadyResolvedError",
+    "MergeConflictError",
+    "MergeConflictInvalidAnswerError",
+    "MergeConflictInvalidQuestionsError",
+    "MergeConflictMissingAnswersError",
+    "MergeConflictNotFoundError",
+    "NetworkError",
+    "RateLimitError",
+    "RecallrAIError",
+    "ServerError",
+    "SessionError",
+    "SessionNotFoundError",
+    "StreamError",
+    "TimeoutError",
+    "UserAlreadyExistsError",
+    "UserError",
+    "UserNotFoundError",
+    "ValidationError",
+]
+
+
+class RecallrAIError(Exception):
+    """Base class of every SDK error.
+
+    ``message`` is a human-readable explanation, ``http_status`` the HTTP status
+    that caused it (``None`` when no response was involved) and ``detail`` the
+    server's ``detail`` member as it was sent (string, list or object).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        detail: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.detail = detail
+
+    def __str__(self) -> str:
+        if self.http_status is None:
+            return self.message
+        return f"{self.message} (HTTP {self.http_status})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, http_status={self.http_status!r})"
+
+
+class ValidationError(RecallrAIError, ValueError):
+    """Input was rejected: client-side before sending, or by the server (422)."""
+
+
+class AuthenticationError(RecallrAIError):
+    """The API key or project ID was refused (401)."""
+
+
+class MalformedResponseError(RecallrAIError):
+    """The server answered with a body the SDK cannot read (not the expected JSON)."""
+
+
+class NetworkError(RecallrAIError):
+    """The request did not complete at the network level."""
+
+
+class ConnectionError(NetworkError):  # noqa: A001 - the protocol's name for it
+    """The server could not be reached, dropped the connection, or the route does not exist."""
+
+
+class TimeoutError(NetworkError):  # noqa: A001 - the protocol's name for it
+    """The server did not answer within the configured timeout."""
+
+
+class ServerError(RecallrAIError):
+    """The service failed or refused to serve the request for now."""
+
+
+class InternalServerError(ServerError):
+    """The service failed (any 5xx)."""
+
+
+class RateLimitError(ServerError):
+    """Too many requests (429). ``retry_after`` is the server's hint in seconds, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = 429,
+        detail: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, http_status=http_status, detail=detail)
+        self.retry_after = retry_after
+
+
+class StreamError(RecallrAIError):
+    """A context stream ended without its final event, or its final event carried an error."""
+
+
+class UserError(RecallrAIError):
+    """Base class of user-related errors."""
+
+
+class UserNotFoundError(UserError):
+    """The user does not exist (404)."""
+
+
+class UserAlreadyExistsError(UserError):
+    """A user with that ID already exists (409), on create or on rename."""
+
+
+class InvalidCategoriesError(UserError):
+    """Memory categories not defined in the project were asked for (400)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = 400,
+        detail: Any = None,
+        invalid_categories: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, http_status=http_status, detail=detail)
+        self.invalid_categories: list[str] = list(invalid_categories or [])
+
+
+class MemoryNotFoundError(RecallrAIError):
+    """The memory does not exist (404)."""
+
+
+class SessionError(RecallrAIError):
+    """Base class of session-related errors."""
+
+
+class SessionNotFoundError(SessionError):
+    """The session does not exist (404)."""
+
+
+class InvalidSessionStateError(SessionError):
+    """The session's status does not allow the operation (400), e.g. a message after processing."""
+
+
+class MergeConflictError(RecallrAIError):
+    """Base class of merge-conflict errors."""
+
+
+class MergeConflictNotFoundError(MergeConflictError):
+    """The merge conflict does not exist (404)."""
+
+
+class MergeConflictAlreadyResolvedError(MergeConflictError):
+    """The merge conflict was already resolved (or failed) and takes no more answers."""
+
+
+_LIST_TAIL = re.compile(r"(\[.*\])\s*\.?\s*$", re.DOTALL)
+
+
+def _parse_list(text: str) -> list[str]:
+    """Read the Python-repr list at the end of a server message; empty when it does not parse."""
+    match = _LIST_TAIL.search(text)
+    if match is None:
+        return []
+    try:
+        value = ast.literal_eval(match.group(1))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return []
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    return []
+
+
+class MergeConflictInvalidQuestionsError(MergeConflictError):
+    """Answers named questions that the conflict does not ask."""
+
+    def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
+        super().__init__(message, http_status=http_status, detail=detail)
+        self.invalid_questions: list[str] = _parse_list(message)
+
+
+class MergeConflictMissingAnswersError(MergeConflictError):
+    """Some of the conflict's questions were left unanswered."""
+
+    def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
+        super().__init__(message, http_status=http_status, detail=detail)
+        self.missing_questions: list[str] = _parse_list(message)
+
+
+_INVALID_ANSWER = re.compile(
+    r"Invalid answer '(?P<answer>.*?)' for question '(?P<question>.*?)'\.", re.DOTALL
+)
+
+
+class MergeConflictInvalidAnswerError(MergeConflictError):
+    """An answer is not one of its question's options."""
+
+    def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
+        super().__init__(message, http_status=http_status, detail=detail)
+        match = _INVALID_ANSWER.search(message)
+        self.answer: str | None = match.group("answer") if match else None
+        self.question: str | None = match.group("question") if match else None
+        self.valid_options: list[str] = _parse_list(message)

@@ -1,0 +1,11 @@
+"""recallrai_sync: the blocking facade of :mod:`recallrai`.
+
+Every class here is generated from its async twin (see ``_codegen.py``) and runs
+the async core on one background event-loop thread per client.
+"""
+
+from __future__ import annotations
+
+from ._generated import RecallrAI, User
+
+__all__ = ["RecallrAI", "User"]
