@@ -44,7 +44,6 @@ HEADER = '''\
 from __future__ import annotations
 
 {imports}
-
 from recallrai_sync import _runtime
 '''
 

@@ -1,0 +1,92 @@
+"""The blocking facade's loop thread: threads, running event loops, closing and exit."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from recallrai import RecallrAI
+from recallrai.emulator import Emulator
+from recallrai.exceptions import ConnectionError
+
+
+def loop_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "recallrai-event-loop"]
+
+
+def make_client(emulator: Emulator, **options: object) -> RecallrAI:
+    return RecallrAI(emulator.api_key, emulator.project_id, base_url=emulator.base_url, **options)  # type: ignore[arg-type]
+
+
+def test_close_stops_the_loop_thread_and_later_calls_fail_cleanly(recallrai_emulator: Emulator) -> None:
+    before = len(loop_threads())
+    client = make_client(recallrai_emulator)
+    assert len(loop_threads()) == before + 1
+    client.create_user("x")
+    client.close()
+    client.close()  # idempotent
+    assert len(loop_threads()) == before
+    with pytest.raises(ConnectionError, match="closed"):
+        client.get_user("x")
+
+
+def test_context_manager_closes(recallrai_emulator: Emulator) -> None:
+    before = len(loop_threads())
+    with make_client(recallrai_emulator) as client:
+        client.create_user("y")
+    assert len(loop_threads()) == before
+
+
+def test_garbage_collected_client_releases_its_thread(recallrai_emulator: Emulator) -> None:
+    before = len(loop_threads())
+    client = make_client(recallrai_emulator)
+    client.create_user("z")
+    del client
+    gc.collect()
+    assert len(loop_threads()) == before
+
+
+def test_many_threads_share_one_client(recallrai_emulator: Emulator) -> None:
+    with make_client(recallrai_emulator) as client:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            created = list(pool.map(lambda i: client.create_user(f"t{i}").user_id, range(64)))
+        assert sorted(created) == sorted(f"t{i}" for i in range(64))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            fetched = list(pool.map(lambda i: client.get_user(f"t{i}").user_id, range(64)))
+        assert fetched == [f"t{i}" for i in range(64)]
+        assert client.list_users().total == 64
+
+
+def test_works_inside_a_running_event_loop(recallrai_emulator: Emulator) -> None:
+    """Like a notebook cell or an async web handler calling blocking code: no deadlock."""
+
+    async def handler() -> str:
+        with make_client(recallrai_emulator) as client:
+            user = client.create_user("from-a-loop")
+            await asyncio.sleep(0)
+            return client.get_user(user.user_id).user_id
+
+    assert asyncio.run(handler()) == "from-a-loop"
+
+
+def test_unclosed_client_does_not_hang_interpreter_exit(recallrai_emulator: Emulator) -> None:
+    script = (
+        "from recallrai import RecallrAI\n"
+        f"c = RecallrAI('rai_k', 'p', base_url={recallrai_emulator.base_url!r})\n"
+        "c.create_user('exit-test')\n"
+        "print('done')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error::ResourceWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr
+    assert result.stderr == ""
