@@ -10,14 +10,27 @@ from typing import TYPE_CHECKING, Any
 
 from . import exceptions
 from ._client import DEFAULT_BASE_URL, AsyncRecallrAI
-from ._pagination import AsyncPager, Page, UserPage
+from ._context import ContextStream
+from ._models import (
+    Context,
+    ContextMetadata,
+    DateRangeFilter,
+    DateRangeFilterType,
+    Message,
+    MessageRole,
+    RecallStrategy,
+    SessionStatus,
+    UserMessage,
+)
+from ._pagination import AsyncPager, MessagePage, Page, SessionPage, UserPage
 from ._sentinel import NOT_LOADED, NotLoaded
+from ._sessions import AsyncSession
 from ._transport import AiohttpTransport, HttpxTransport, Transport
 from ._users import AsyncUser
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from recallrai_sync import RecallrAI, User
+    from recallrai_sync import RecallrAI, Session, User
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,19 +38,33 @@ __all__ = [
     "AiohttpTransport",
     "AsyncPager",
     "AsyncRecallrAI",
+    "AsyncSession",
     "AsyncUser",
+    "Context",
+    "ContextMetadata",
+    "ContextStream",
+    "DateRangeFilter",
+    "DateRangeFilterType",
     "HttpxTransport",
+    "Message",
+    "MessagePage",
+    "MessageRole",
     "NotLoaded",
     "Page",
+    "RecallStrategy",
     "RecallrAI",
+    "Session",
+    "SessionPage",
+    "SessionStatus",
     "Transport",
     "User",
+    "UserMessage",
     "UserPage",
     "__version__",
     "exceptions",
 ]
 
-_SYNC_NAMES = {"RecallrAI", "User"}
+_SYNC_NAMES = {"RecallrAI", "Session", "User"}
 
 
 def __getattr__(name: str) -> Any:

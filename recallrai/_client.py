@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal
 
+from ._context import SystemPromptCache
 from ._encoding import api_path
 from ._errors import ErrorContext
-from ._pagination import AsyncPager, AsyncSource, UserPage, page_fields
+from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, paginate
 from ._pipeline import Pipeline
 from ._transport import AiohttpTransport, HttpxTransport, Transport
 from ._users import AsyncUser, user_from_wire
@@ -21,7 +22,6 @@ __all__ = ["DEFAULT_BASE_URL", "AsyncRecallrAI"]
 DEFAULT_BASE_URL = "https://api.recallrai.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
-MAX_PAGE_SIZE = 100
 
 TransportOption = Literal["aiohttp", "httpx"] | Transport
 
@@ -80,6 +80,7 @@ class AsyncRecallrAI:
             transport=_make_transport(transport),
         )
         self._project_id = project_id
+        self._prompts = SystemPromptCache(self._pipeline)
 
     @property
     def base_url(self) -> str:
@@ -133,11 +134,11 @@ class AsyncRecallrAI:
             context=ErrorContext("user", user_id),
         )
         record = user_from_wire(data)
-        return AsyncUser(self._pipeline, record.user_id, record)
+        return AsyncUser(self._pipeline, self._prompts, record.user_id, record)
 
     async def get_user(self, user_id: str, validate: bool = True) -> AsyncUser:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
-        user = AsyncUser(self._pipeline, require_id(user_id, "user_id"))
+        user = AsyncUser(self._pipeline, self._prompts, require_id(user_id, "user_id"))
         if validate:
             await user.refresh()
         return user
@@ -159,9 +160,9 @@ class AsyncRecallrAI:
             if metadata_filter is None
             else require_json_object(metadata_filter, "metadata_filter")
         )
-        pipeline = self._pipeline
+        pipeline, prompts = self._pipeline, self._prompts
 
-        async def load(start: int) -> UserPage[AsyncUser]:
+        async def fetch(start: int) -> tuple[list[AsyncUser], int, bool]:
             data = await pipeline.request(
                 "GET",
                 api_path("users"),
@@ -169,14 +170,6 @@ class AsyncRecallrAI:
             )
             users, total, has_more = page_fields(data, "users")
             records = [user_from_wire(item) for item in users]
-            return UserPage(
-                items=[AsyncUser(pipeline, r.user_id, r) for r in records],
-                total=total,
-                offset=start,
-                limit=limit,
-                has_more=has_more,
-                source=source,
-            )
+            return [AsyncUser(pipeline, prompts, r.user_id, r) for r in records], total, has_more
 
-        source = AsyncSource(load)
-        return AsyncPager(lambda: load(offset))
+        return paginate(UserPage, offset, limit, fetch)

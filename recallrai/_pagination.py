@@ -19,11 +19,16 @@ from ._converter import structure
 __all__ = [
     "AsyncPager",
     "AsyncSource",
+    "MessagePage",
     "Page",
     "PageSource",
+    "SessionPage",
     "UserPage",
     "page_fields",
+    "paginate",
 ]
+
+MAX_PAGE_SIZE = 100  # users, sessions, messages and conflicts (PROTOCOL.md §12)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -109,6 +114,26 @@ class UserPage(Page[T]):
         return self.items
 
 
+@attrs.frozen(eq=False)
+class SessionPage(Page[T]):
+    """A page of sessions."""
+
+    @property
+    def sessions(self) -> list[T]:
+        """The sessions on this page."""
+        return self.items
+
+
+@attrs.frozen(eq=False)
+class MessagePage(Page[T]):
+    """A page of a session's messages."""
+
+    @property
+    def messages(self) -> list[T]:
+        """The messages on this page."""
+        return self.items
+
+
 @attrs.frozen(slots=True)
 class AsyncSource(Generic[T]):
     """Page source of the async core: awaits ``load(offset)``."""
@@ -140,6 +165,24 @@ class AsyncPager(Generic[PageT, T]):
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._aiter_all()
+
+
+def paginate(
+    page_class: type[Page[Any]],
+    offset: int,
+    limit: int,
+    fetch: Callable[[int], Awaitable[tuple[list[T], int, bool]]],
+) -> AsyncPager[Any, T]:
+    """An offset-paginated list: ``fetch(offset)`` returns one page's items, ``total``, ``has_more``."""
+
+    async def load(start: int) -> Page[T]:
+        items, total, has_more = await fetch(start)
+        return page_class(
+            items=items, total=total, offset=start, limit=limit, has_more=has_more, source=source
+        )
+
+    source = AsyncSource(load)
+    return AsyncPager(lambda: load(offset))
 
 
 def page_fields(data: Any, key: str) -> tuple[list[Any], int, bool]:

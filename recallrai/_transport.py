@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -56,14 +56,14 @@ class RawResponse:
 
 
 class StreamResponse(abc.ABC):
-    """A response whose body is read incrementally; ``aclose`` frees its connection at once."""
+    """A response whose body is read incrementally; closing it frees its connection at once."""
 
     status: int
     headers: Mapping[str, str]
 
     @abc.abstractmethod
-    def iter_chunks(self) -> AsyncIterator[bytes]:
-        """Yield body bytes as they arrive."""
+    async def read_chunk(self) -> bytes:
+        """The next body bytes as soon as any arrive; ``b""`` at the end of the body."""
 
     @abc.abstractmethod
     async def read(self) -> bytes:
@@ -71,7 +71,11 @@ class StreamResponse(abc.ABC):
 
     @abc.abstractmethod
     async def aclose(self) -> None:
-        """Drop the connection without reading the rest of the body."""
+        """Drop the connection without reading the rest of the body. Idempotent."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Best-effort :meth:`aclose` from synchronous code (a finalizer)."""
 
 
 class Transport(abc.ABC):
@@ -112,28 +116,26 @@ class _AiohttpStream(StreamResponse):
         self.status = response.status
         self.headers = response.headers
 
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
+    async def _guard(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
         import aiohttp
 
         try:
-            async for chunk in self._response.content.iter_any():
-                yield chunk
-        except asyncio.TimeoutError as exc:
-            raise TransportFailure("timed out reading the stream", kind="timeout") from exc
-        except aiohttp.ClientError as exc:
-            raise TransportFailure(f"stream interrupted: {exc}", kind="io") from exc
-
-    async def read(self) -> bytes:
-        import aiohttp
-
-        try:
-            return await self._response.read()
+            return await read()
         except asyncio.TimeoutError as exc:
             raise TransportFailure("timed out reading the response", kind="timeout") from exc
         except aiohttp.ClientError as exc:
             raise TransportFailure(f"response interrupted: {exc}", kind="io") from exc
 
+    async def read_chunk(self) -> bytes:
+        return await self._guard(self._response.content.readany)
+
+    async def read(self) -> bytes:
+        return await self._guard(self._response.read)
+
     async def aclose(self) -> None:
+        self._response.close()
+
+    def abort(self) -> None:
         self._response.close()
 
 
@@ -231,32 +233,40 @@ class AiohttpTransport(Transport):
 class _HttpxStream(StreamResponse):
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
+        self._chunks = response.aiter_bytes()
         self.status = response.status_code
         self.headers = response.headers
 
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
+    async def _guard(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
         import httpx
 
         try:
-            async for chunk in self._response.aiter_bytes():
-                yield chunk
-        except httpx.TimeoutException as exc:
-            raise TransportFailure("timed out reading the stream", kind="timeout") from exc
-        except httpx.HTTPError as exc:
-            raise TransportFailure(f"stream interrupted: {exc}", kind="io") from exc
-
-    async def read(self) -> bytes:
-        import httpx
-
-        try:
-            return await self._response.aread()
+            return await read()
         except httpx.TimeoutException as exc:
             raise TransportFailure("timed out reading the response", kind="timeout") from exc
         except httpx.HTTPError as exc:
             raise TransportFailure(f"response interrupted: {exc}", kind="io") from exc
 
+    async def read_chunk(self) -> bytes:
+        return await self._guard(lambda: anext(self._chunks, b""))
+
+    async def read(self) -> bytes:
+        return await self._guard(self._response.aread)
+
     async def aclose(self) -> None:
         await self._response.aclose()
+
+    def abort(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop here: the pool reclaims the connection when it closes
+            return
+        task = loop.create_task(self._response.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[None]] = set()  # aborted httpx streams being closed
 
 
 class HttpxTransport(Transport):

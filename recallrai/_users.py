@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._context import SystemPromptCache
 from ._converter import converter, format_datetime, structure
 from ._encoding import api_path
 from ._errors import ErrorContext
+from ._models import SessionStatus, UserMessage
+from ._pagination import MAX_PAGE_SIZE, AsyncPager, SessionPage, page_fields, paginate
 from ._pipeline import Pipeline
 from ._sentinel import NOT_LOADED, NotLoaded
-from ._validation import require_bool, require_id, require_json_object
+from ._sessions import (
+    MIN_AUTO_PROCESS_SECONDS,
+    AsyncSession,
+    require_created_at,
+    session_from_wire,
+)
+from ._validation import (
+    require_bool,
+    require_enum,
+    require_id,
+    require_int,
+    require_json_object,
+    require_page,
+)
+from .exceptions import ValidationError
 
 __all__ = ["AsyncUser", "UserRecord", "user_from_wire"]
 
@@ -50,10 +67,17 @@ class AsyncUser:
     with ``get_user(..., validate=False)`` and not refreshed since.
     """
 
-    __slots__ = ("_pipeline", "_record", "_user_id")
+    __slots__ = ("_pipeline", "_prompts", "_record", "_user_id")
 
-    def __init__(self, pipeline: Pipeline, user_id: str, record: UserRecord | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        prompts: SystemPromptCache,
+        user_id: str,
+        record: UserRecord | None = None,
+    ) -> None:
         self._pipeline = pipeline
+        self._prompts = prompts
         self._user_id = user_id
         self._record = record
 
@@ -127,6 +151,99 @@ class AsyncUser:
         await self._pipeline.request(
             "DELETE", api_path("users", self._user_id), expect=204, context=self._context()
         )
+
+    # ------------------------------------------------------------------ sessions
+
+    async def create_session(
+        self,
+        auto_process_after_seconds: int = 600,
+        metadata: Mapping[str, Any] | None = None,
+        custom_created_at_utc: datetime | None = None,
+    ) -> AsyncSession:
+        """Open a session; the service processes it by itself after that many idle seconds (>= 600).
+
+        ``custom_created_at_utc`` (an aware UTC datetime) backdates the session, for imports.
+        """
+        body = {
+            "auto_process_after_seconds": require_int(
+                auto_process_after_seconds, "auto_process_after_seconds", MIN_AUTO_PROCESS_SECONDS
+            ),
+            "metadata": {} if metadata is None else require_json_object(metadata, "metadata"),
+            "custom_created_at_utc": None
+            if custom_created_at_utc is None
+            else require_created_at(custom_created_at_utc),
+        }
+        data = await self._pipeline.request(
+            "POST",
+            api_path("users", self._user_id, "sessions"),
+            body=body,
+            expect=201,
+            context=self._context(),
+        )
+        record = session_from_wire(data)
+        return AsyncSession(self._pipeline, self._prompts, self, record.session_id, record)
+
+    async def get_session(self, session_id: str, validate: bool = True) -> AsyncSession:
+        """Fetch a session; with ``validate=False`` return a reference without a request."""
+        session = AsyncSession(
+            self._pipeline, self._prompts, self, require_id(session_id, "session_id")
+        )
+        if validate:
+            await session.refresh()
+        return session
+
+    def list_sessions(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        metadata_filter: Mapping[str, Any] | None = None,
+        status_filter: Sequence[SessionStatus | str] | None = None,
+    ) -> AsyncPager[SessionPage[AsyncSession], AsyncSession]:
+        """The user's sessions, newest first, optionally filtered by metadata and status.
+
+        ``await`` the result for one page, or ``async for`` over it for every
+        session across all pages (``limit`` is then the page size).
+        """
+        offset, limit = require_page(offset, limit, MAX_PAGE_SIZE)
+        filter_ = (
+            None
+            if metadata_filter is None
+            else require_json_object(metadata_filter, "metadata_filter")
+        )
+        if isinstance(status_filter, str):
+            raise ValidationError("status_filter must be a list of statuses, not a string")
+        statuses = [
+            require_enum(status, SessionStatus, "status_filter") for status in (status_filter or ())
+        ]
+        path, context = api_path("users", self._user_id, "sessions"), self._context()
+
+        async def fetch(start: int) -> tuple[list[AsyncSession], int, bool]:
+            params = (
+                ("offset", start),
+                ("limit", limit),
+                ("metadata_filter", filter_),
+                ("status_filter", statuses),
+            )
+            data = await self._pipeline.request("GET", path, params=params, context=context)
+            items, total, has_more = page_fields(data, "sessions")
+            records = [session_from_wire(item) for item in items]
+            sessions = [
+                AsyncSession(self._pipeline, self._prompts, self, r.session_id, r) for r in records
+            ]
+            return sessions, total, has_more
+
+        return paginate(SessionPage, offset, limit, fetch)
+
+    async def get_last_n_messages(self, n: int) -> list[UserMessage]:
+        """The user's ``n`` (1-100) most recent messages across all sessions, oldest first."""
+        data = await self._pipeline.request(
+            "GET",
+            api_path("users", self._user_id, "messages"),
+            params=(("limit", require_int(n, "n", 1, 100)),),
+            context=self._context(),
+        )
+        messages = data.get("messages") if isinstance(data, dict) else None
+        return structure(messages, list[UserMessage], "messages")
 
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""

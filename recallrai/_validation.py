@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .exceptions import ValidationError
 
-__all__ = ["require_bool", "require_id", "require_int", "require_json_object", "require_page"]
+__all__ = [
+    "require_bool",
+    "require_enum",
+    "require_float",
+    "require_id",
+    "require_int",
+    "require_json_object",
+    "require_page",
+    "require_text",
+]
 
 
 def require_id(value: object, name: str) -> str:
@@ -64,4 +74,36 @@ def require_bool(value: object, name: str) -> bool | None:
     """Return ``value`` if it is ``True``, ``False`` or ``None``."""
     if value is not None and not isinstance(value, bool):
         raise ValidationError(f"{name} must be True, False or None, not {type(value).__name__}")
+    return value
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def require_enum(value: object, cls: type[E], name: str) -> E:
+    """The member of ``cls`` given as a member or as its wire value."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(value)
+    except ValueError:
+        valid = ", ".join(repr(member.value) for member in cls)
+        raise ValidationError(f"{name} must be one of {valid}, got {value!r}") from None
+
+
+def require_float(value: object, name: str, low: float, high: float) -> float:
+    """Return ``value`` if it is a real number (not a bool) in ``[low, high]``."""
+    if type(value) is bool or not isinstance(value, (int, float)):
+        raise ValidationError(f"{name} must be a number, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def require_text(value: object, name: str) -> str:
+    """Return ``value`` if it is a string with some non-blank content."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(f"{name} must not be empty")
     return value

@@ -6,6 +6,5 @@ the async core on one background event-loop thread per client.
 
 from __future__ import annotations
 
-from ._generated import RecallrAI, User
-
-__all__ = ["RecallrAI", "User"]
+from ._generated import *  # noqa: F403 - the generated module's __all__ is this package's API
+from ._generated import __all__ as __all__

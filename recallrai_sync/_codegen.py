@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import recallrai
-from recallrai import AsyncRecallrAI, AsyncUser
+from recallrai import AsyncRecallrAI, AsyncSession, AsyncUser
 
 OUTPUT = Path(__file__).with_name("_generated.py")
 
@@ -30,7 +30,10 @@ OUTPUT = Path(__file__).with_name("_generated.py")
 MIRRORS: dict[type[Any], str] = {
     AsyncRecallrAI: "RecallrAI",
     AsyncUser: "User",
+    AsyncSession: "Session",
 }
+# Async iterator classes of the core -> what their sync twins return.
+ITERATORS = {"ContextStream": "Iterator[Context]"}
 NAME_MAP = {cls.__name__: name for cls, name in MIRRORS.items()}
 NAME_MAP["AsyncIterator"] = "Iterator"
 DUNDERS = {"__aenter__": "__enter__", "__aexit__": "__exit__", "__repr__": "__repr__"}
@@ -69,6 +72,7 @@ def sync_annotation(annotation: str) -> str:
     match = re.fullmatch(r"AsyncPager\[(.*)\]", annotation)
     if match:
         annotation = _split_top_level(match.group(1))[0]
+    annotation = ITERATORS.get(annotation, annotation)
     return _IDENT.sub(lambda m: NAME_MAP.get(m.group(0), m.group(0)), annotation)
 
 
@@ -113,12 +117,21 @@ class _Imports:
         self.by_module.setdefault(module, set()).add(name)
 
     def render(self) -> str:
-        """Import lines, standard library first, then the SDK (isort order)."""
+        """Import lines as ruff's isort writes them: standard library first, then the SDK."""
         groups: tuple[list[str], list[str]] = ([], [])
         for module in sorted(self.by_module):
-            names = ", ".join(sorted(self.by_module[module]))
-            groups[module.split(".")[0] == "recallrai"].append(f"from {module} import {names}")
+            names = sorted(self.by_module[module], key=_isort_key)
+            line = f"from {module} import {', '.join(names)}"
+            if len(line) > 100:
+                line = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+            groups[module.split(".")[0] == "recallrai"].append(line)
         return "import functools\n" + "\n".join(groups[0]) + "\n\n" + "\n".join(groups[1])
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """Constants, then classes, then the rest (isort's order-by-type)."""
+    rank = 0 if name.isupper() else 1 if name[0].isupper() else 2
+    return rank, name
 
 
 def _default(value: Any, imports: _Imports, home: str) -> str:
@@ -188,7 +201,7 @@ def _method(name: str, function: Callable[..., Any], imports: _Imports) -> str:
             body = f"return {call}"
     elif returns.startswith("AsyncPager["):
         body = f'return cast("{sync_returns}", _runtime.resolve(self._loop, {target}({call_args})))'
-    elif returns.startswith("AsyncIterator[") or inspect.isasyncgenfunction(function):
+    elif returns in ITERATORS or returns.startswith("AsyncIterator["):
         body = f"return _runtime.iterate(self._loop, {target}({call_args}))"
     else:
         body = f"return {target}({call_args})" if returns != "None" else f"{target}({call_args})"

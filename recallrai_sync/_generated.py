@@ -5,15 +5,29 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from recallrai import AsyncRecallrAI, AsyncUser, NotLoaded, UserPage
+from recallrai import (
+    AsyncRecallrAI,
+    AsyncSession,
+    AsyncUser,
+    Context,
+    Message,
+    MessagePage,
+    MessageRole,
+    NotLoaded,
+    RecallStrategy,
+    SessionPage,
+    SessionStatus,
+    UserMessage,
+    UserPage,
+)
 from recallrai._client import TransportOption
 from recallrai_sync import _runtime
 
-__all__ = ["RecallrAI", "User"]
+__all__ = ["RecallrAI", "Session", "User"]
 
 
 class RecallrAI:
@@ -130,6 +144,29 @@ class User:
         """Delete the user with all their sessions, memories and merge conflicts."""
         self._loop.call(self._async.delete)
 
+    def create_session(self, auto_process_after_seconds: int = 600, metadata: Mapping[str, Any] | None = None, custom_created_at_utc: datetime | None = None) -> Session:
+        """Open a session; the service processes it by itself after that many idle seconds (>= 600).
+
+        ``custom_created_at_utc`` (an aware UTC datetime) backdates the session, for imports.
+        """
+        return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.create_session, auto_process_after_seconds, metadata, custom_created_at_utc))))
+
+    def get_session(self, session_id: str, validate: bool = True) -> Session:
+        """Fetch a session; with ``validate=False`` return a reference without a request."""
+        return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_session, session_id, validate))))
+
+    def list_sessions(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None, status_filter: Sequence[SessionStatus | str] | None = None) -> SessionPage[Session]:
+        """The user's sessions, newest first, optionally filtered by metadata and status.
+
+        The result is one page; ``for`` over it for every
+        session across all pages (``limit`` is then the page size).
+        """
+        return cast("SessionPage[Session]", _runtime.resolve(self._loop, self._async.list_sessions(offset, limit, metadata_filter, status_filter)))
+
+    def get_last_n_messages(self, n: int) -> list[UserMessage]:
+        """The user's ``n`` (1-100) most recent messages across all sessions, oldest first."""
+        return self._loop.call(functools.partial(self._async.get_last_n_messages, n))
+
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""
         return self._async.to_dict()
@@ -138,4 +175,106 @@ class User:
         return repr(self._async).replace('AsyncUser', 'User', 1)
 
 
+class Session:
+    """A conversation of a user: messages go in, memories and context come out.
+
+    Fields read as :data:`~recallrai.NOT_LOADED` when the session was referenced
+    with ``get_session(..., validate=False)`` and not refreshed since.
+    """
+
+    __slots__ = ("_async", "_loop")
+
+    def __init__(self, loop: _runtime.LoopThread, async_obj: AsyncSession) -> None:
+        self._loop = loop
+        self._async = async_obj
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Session):
+            return NotImplemented
+        return self._async == other._async
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def session_id(self) -> str:
+        """The server-assigned session ID."""
+        return self._async.session_id
+
+    @property
+    def user_id(self) -> str:
+        """The ID of the user the session belongs to (follows a rename of that user object)."""
+        return self._async.user_id
+
+    @property
+    def status(self) -> SessionStatus | NotLoaded:
+        """Where the session is in its lifecycle, as of the last fetch."""
+        return self._async.status
+
+    @property
+    def created_at(self) -> datetime | NotLoaded:
+        """When the session was created (UTC)."""
+        return self._async.created_at
+
+    @property
+    def metadata(self) -> dict[str, Any] | NotLoaded:
+        """Free-form session metadata."""
+        return self._async.metadata
+
+    def refresh(self) -> None:
+        """Reload the session's fields (status included) from the server."""
+        self._loop.call(self._async.refresh)
+
+    def update(self, new_metadata: Mapping[str, Any] | None = None) -> None:
+        """Replace the session's metadata (``None`` leaves it as it is)."""
+        self._loop.call(functools.partial(self._async.update, new_metadata))
+
+    def delete(self) -> None:
+        """Delete the session with its messages and every memory and conflict derived from it."""
+        self._loop.call(self._async.delete)
+
+    def add_message(self, role: MessageRole | str, content: str) -> None:
+        """Add a message; only a ``pending`` session accepts messages."""
+        self._loop.call(functools.partial(self._async.add_message, role, content))
+
+    def process(self) -> None:
+        """Ask the service to turn the session into memories now (it then stops taking messages)."""
+        self._loop.call(self._async.process)
+
+    def get_messages(self, offset: int = 0, limit: int = 50) -> MessagePage[Message]:
+        """The session's messages, oldest first.
+
+        The result is one page; ``for`` over it for every
+        message across all pages (``limit`` is then the page size).
+        """
+        return cast("MessagePage[Message]", _runtime.resolve(self._loop, self._async.get_messages(offset, limit)))
+
+    def get_context(self, recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED, min_top_k: int = 15, max_top_k: int = 50, memories_threshold: float = 0.6, summaries_threshold: float = 0.5, last_n_messages: int | None = None, last_n_summaries: int | None = None, timezone: str | None = None, include_system_prompt: bool = True, include_metadata_ids: bool = False) -> Context:
+        """The context to give the assistant before it answers.
+
+        ``min_top_k``/``max_top_k`` (5-50 / 10-100) bound the memories recalled,
+        the thresholds (0.2-0.8) are similarity cut-offs, ``last_n_messages``
+        (1-100) and ``last_n_summaries`` (1-20) add recent conversation,
+        ``timezone`` (IANA name) renders dates, ``include_system_prompt`` prepends
+        the service's system prompt, ``include_metadata_ids`` reports the
+        contributing memory and session IDs.
+        """
+        return self._loop.call(functools.partial(self._async.get_context, recall_strategy, min_top_k, max_top_k, memories_threshold, summaries_threshold, last_n_messages, last_n_summaries, timezone, include_system_prompt, include_metadata_ids))
+
+    def get_context_stream(self, recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED, min_top_k: int = 15, max_top_k: int = 50, memories_threshold: float = 0.6, summaries_threshold: float = 0.5, last_n_messages: int | None = None, last_n_summaries: int | None = None, timezone: str | None = None, include_system_prompt: bool = True, include_metadata_ids: bool = False) -> Iterator[Context]:
+        """Like :meth:`get_context`, streamed: progress events, then the final context.
+
+        Iterate it with ``for``; each event arrives as soon as the server
+        sends it. Breaking out of the loop drops the connection at once.
+        """
+        return _runtime.iterate(self._loop, self._async.get_context_stream(recall_strategy, min_top_k, max_top_k, memories_threshold, summaries_threshold, last_n_messages, last_n_summaries, timezone, include_system_prompt, include_metadata_ids))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The session as plain JSON-ready data."""
+        return self._async.to_dict()
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace('AsyncSession', 'Session', 1)
+
+
 _runtime.register(AsyncUser, User)
+_runtime.register(AsyncSession, Session)

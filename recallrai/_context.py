@@ -1,0 +1,292 @@
+"""Context requests: parameters, the system-prompt cache, and the streamed-context iterator.
+
+PROTOCOL.md §5.3. The caller's ``include_system_prompt`` is handled here: the
+prompt is fetched once per strategy and client (cached for an hour, one fetch
+for concurrent first calls), the server is always asked with
+``include_system_prompt=false``, and the prompt is prepended to the final
+context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import zoneinfo
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from . import exceptions as exc
+from ._converter import structure
+from ._encoding import api_path
+from ._models import Context, RecallStrategy
+from ._pipeline import Pipeline
+from ._transport import StreamResponse, TransportFailure
+from ._validation import require_bool, require_enum, require_float, require_int, require_text
+
+__all__ = ["ContextQuery", "ContextStream", "SystemPromptCache"]
+
+PROMPT_TTL = 3600.0
+PROMPT_SEPARATOR = "\n\n\n"
+
+# The prompts a requested strategy needs (§5.3.1).
+_PROMPTS_NEEDED = {
+    RecallStrategy.LOW_LATENCY: (RecallStrategy.LOW_LATENCY,),
+    RecallStrategy.BALANCED: (RecallStrategy.BALANCED,),
+    RecallStrategy.AGENTIC: (RecallStrategy.AGENTIC,),
+    RecallStrategy.AUTO: (RecallStrategy.LOW_LATENCY, RecallStrategy.AGENTIC),
+}
+
+
+class SystemPromptCache:
+    """System prompts per strategy for one client, each kept for an hour; failures are not kept."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+        self._entries: dict[RecallStrategy, tuple[float, str]] = {}
+        self._inflight: dict[RecallStrategy, asyncio.Future[str]] = {}
+
+    async def get(self, strategy: RecallStrategy) -> str:
+        """The prompt for ``strategy``; concurrent first calls share one request."""
+        entry = self._entries.get(strategy)
+        if entry is not None and time.monotonic() - entry[0] < PROMPT_TTL:
+            return entry[1]
+        future = self._inflight.get(strategy)
+        if future is None:
+            future = asyncio.ensure_future(self._fetch(strategy))
+            self._inflight[strategy] = future
+            future.add_done_callback(lambda _: self._inflight.pop(strategy, None))
+        return await asyncio.shield(future)
+
+    async def _fetch(self, strategy: RecallStrategy) -> str:
+        data = await self._pipeline.request(
+            "GET", api_path("system-prompt"), params=(("recall_strategy", strategy),)
+        )
+        prompt = structure(
+            data.get("system_prompt") if isinstance(data, dict) else None,
+            str,
+            "system prompt",
+        )
+        self._entries[strategy] = (time.monotonic(), prompt)
+        return prompt
+
+    async def for_request(self, requested: RecallStrategy) -> dict[RecallStrategy, str]:
+        """Every prompt a context request with ``requested`` may prepend, fetched concurrently."""
+        needed = _PROMPTS_NEEDED[requested]
+        prompts = await asyncio.gather(*(self.get(strategy) for strategy in needed))
+        return dict(zip(needed, prompts, strict=True))
+
+
+def _require_timezone(value: object) -> str:
+    name = require_text(value, "timezone")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if zoneinfo.available_timezones():  # without a tz database, leave the check to the server
+            raise exc.ValidationError(f"timezone must be an IANA name, got {name!r}") from None
+    return name
+
+
+@attrs.frozen
+class ContextQuery:
+    """The validated parameters of a context request."""
+
+    recall_strategy: RecallStrategy
+    min_top_k: int
+    max_top_k: int
+    memories_threshold: float
+    summaries_threshold: float
+    last_n_messages: int | None
+    last_n_summaries: int | None
+    timezone: str | None
+    include_system_prompt: bool
+    include_metadata_ids: bool
+
+    @classmethod
+    def build(
+        cls,
+        recall_strategy: RecallStrategy | str,
+        min_top_k: int,
+        max_top_k: int,
+        memories_threshold: float,
+        summaries_threshold: float,
+        last_n_messages: int | None,
+        last_n_summaries: int | None,
+        timezone: str | None,
+        include_system_prompt: bool,
+        include_metadata_ids: bool,
+    ) -> ContextQuery:
+        """Check every documented range (§5.3.2) before anything is sent."""
+        min_k = require_int(min_top_k, "min_top_k", 5, 50)
+        max_k = require_int(max_top_k, "max_top_k", 10, 100)
+        if min_k > max_k:
+            raise exc.ValidationError(f"min_top_k ({min_k}) must not exceed max_top_k ({max_k})")
+        return cls(
+            recall_strategy=require_enum(recall_strategy, RecallStrategy, "recall_strategy"),
+            min_top_k=min_k,
+            max_top_k=max_k,
+            memories_threshold=require_float(memories_threshold, "memories_threshold", 0.2, 0.8),
+            summaries_threshold=require_float(summaries_threshold, "summaries_threshold", 0.2, 0.8),
+            last_n_messages=None
+            if last_n_messages is None
+            else require_int(last_n_messages, "last_n_messages", 1, 100),
+            last_n_summaries=None
+            if last_n_summaries is None
+            else require_int(last_n_summaries, "last_n_summaries", 1, 20),
+            timezone=None if timezone is None else _require_timezone(timezone),
+            include_system_prompt=bool(
+                require_bool(include_system_prompt, "include_system_prompt")
+            ),
+            include_metadata_ids=bool(require_bool(include_metadata_ids, "include_metadata_ids")),
+        )
+
+    def params(self, *, stream: bool) -> list[tuple[str, object]]:
+        """Query parameters in the protocol's order; the server never adds the prompt itself."""
+        params: list[tuple[str, object]] = [
+            ("recall_strategy", self.recall_strategy),
+            ("min_top_k", self.min_top_k),
+            ("max_top_k", self.max_top_k),
+            ("memories_threshold", self.memories_threshold),
+            ("summaries_threshold", self.summaries_threshold),
+            ("include_system_prompt", False),
+            ("include_metadata_ids", self.include_metadata_ids),
+        ]
+        if stream:
+            params.append(("stream", True))
+        params += [
+            ("last_n_messages", self.last_n_messages),
+            ("last_n_summaries", self.last_n_summaries),
+            ("timezone", self.timezone),
+        ]
+        return params
+
+    def with_prompt(self, context: Context, prompts: dict[RecallStrategy, str]) -> Context:
+        """``context`` with the system prompt prepended, as §5.3.1 selects it."""
+        if not prompts or context.context is None or context.metadata is None:
+            return context
+        if context.metadata.recall_strategy_used is RecallStrategy.AGENTIC:
+            prompt = prompts.get(RecallStrategy.AGENTIC)
+        elif self.recall_strategy is RecallStrategy.AUTO:
+            prompt = prompts.get(RecallStrategy.LOW_LATENCY)
+        else:
+            prompt = prompts.get(self.recall_strategy)
+        if prompt is None:
+            return context
+        return attrs.evolve(context, context=prompt + PROMPT_SEPARATOR + context.context)
+
+
+def parse_context(data: Any) -> Context:
+    """A context answer or stream event from its JSON."""
+    return structure(data, Context, "context")
+
+
+class ContextStream:
+    """The events of a streamed context request, as they arrive (an async iterator).
+
+    The request is sent on the first ``__anext__``. The final event is the last
+    one yielded; a final event carrying ``error_message`` raises
+    :class:`~recallrai.exceptions.StreamError`, as does a stream that ends without
+    a final event. Leaving the loop early, ``aclose()``, ``async with`` or
+    cancelling the task drops the connection at once.
+    """
+
+    def __init__(
+        self,
+        open_stream: Callable[[], Awaitable[tuple[StreamResponse, dict[RecallStrategy, str]]]],
+        query: ContextQuery,
+        what: str,
+    ) -> None:
+        self._open_stream = open_stream
+        self._query = query
+        self._what = what
+        self._response: StreamResponse | None = None
+        self._prompts: dict[RecallStrategy, str] = {}
+        self._buffer = b""
+        self._lines: list[bytes] = []
+        self._finished = False
+
+    def __aiter__(self) -> ContextStream:
+        return self
+
+    async def __anext__(self) -> Context:
+        if self._finished:
+            raise StopAsyncIteration
+        try:
+            if self._response is None:
+                self._response, self._prompts = await self._open_stream()
+            event = await self._next_event()
+        except BaseException:
+            await self.aclose()
+            raise
+        if event is None:
+            await self.aclose()
+            raise exc.StreamError(f"{self._what}: the stream ended before its final event")
+        if event.is_final:
+            await self.aclose()
+            if event.error_message is not None:
+                raise exc.StreamError(
+                    f"{self._what}: {event.error_message}", detail=event.error_message
+                )
+            return self._query.with_prompt(event, self._prompts)
+        return event
+
+    async def _next_event(self) -> Context | None:
+        """The next ``data:`` payload as a context event, ``None`` at the end of the body."""
+        assert self._response is not None
+        while True:
+            while self._lines:
+                line = self._lines.pop(0)
+                if not line.startswith(b"data:"):
+                    continue  # event:, id:, retry:, comments and blank lines carry nothing for us
+                payload = line[5:].strip()
+                if not payload:
+                    continue
+                try:
+                    data = json.loads(payload)
+                except ValueError:
+                    raise exc.MalformedResponseError(
+                        f"{self._what}: an event is not JSON: {payload[:200]!r}"
+                    ) from None
+                return parse_context(data)
+            try:
+                chunk = await self._response.read_chunk()
+            except TransportFailure as failure:
+                error_type = exc.TimeoutError if failure.kind == "timeout" else exc.ConnectionError
+                raise error_type(f"{self._what}: {failure}") from None
+            if not chunk:
+                if self._buffer:
+                    self._lines.append(self._buffer)
+                    self._buffer = b""
+                    continue
+                return None
+            # LF, CRLF and CR all end a line; a CR split from its LF only adds a blank line.
+            self._lines = (
+                (self._buffer + chunk).replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            )
+            self._buffer = self._lines.pop()
+
+    async def aclose(self) -> None:
+        """Stop the stream and release its connection. Idempotent."""
+        self._finished = True
+        response, self._response = self._response, None
+        if response is not None:
+            await response.aclose()
+
+    async def __aenter__(self) -> ContextStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        response = getattr(self, "_response", None)
+        if response is not None:
+            response.abort()

@@ -1,0 +1,164 @@
+"""Value models and enumerations of the wire protocol (PROTOCOL.md §3, §4).
+
+Values are frozen, slotted attrs classes; the converter in ``_converter`` maps
+wire JSON onto them. Enumerations are ``str`` enums, so ``SessionStatus.PENDING
+== "pending"`` and callers may pass plain strings wherever an enum is expected.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ._converter import converter, format_datetime
+
+__all__ = [
+    "Context",
+    "ContextMetadata",
+    "DateRangeFilter",
+    "DateRangeFilterType",
+    "Message",
+    "MessageRole",
+    "RecallStrategy",
+    "SessionStatus",
+    "UserMessage",
+]
+
+
+class SessionStatus(str, enum.Enum):
+    """Lifecycle of a session: open, being processed into memories, done or failed."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+
+
+class MessageRole(str, enum.Enum):
+    """Who said a message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class RecallStrategy(str, enum.Enum):
+    """How the service recalls memories for a context request."""
+
+    LOW_LATENCY = "low_latency"
+    BALANCED = "balanced"
+    AGENTIC = "agentic"
+    AUTO = "auto"
+
+
+class DateRangeFilterType(str, enum.Enum):
+    """Which date a context's date-range filter applied to."""
+
+    EVENT_DATE = "event_date"
+    CREATED_AT = "created_at"
+
+
+class _Value:
+    """Mixin: ``to_dict()`` as plain JSON-ready data with the SDK's field names."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """This value as plain data (datetimes as ISO 8601 text, enums as their values)."""
+        return {
+            field.name: _plain(getattr(self, field.name))
+            for field in attrs.fields(type(self))  # type: ignore[arg-type]
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Value):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+@attrs.frozen
+class Message(_Value):
+    """A message of a session."""
+
+    role: MessageRole
+    content: str
+    timestamp: datetime
+
+
+@attrs.frozen
+class UserMessage(_Value):
+    """A message of a user, with the session it belongs to (``get_last_n_messages``)."""
+
+    role: MessageRole
+    content: str
+    timestamp: datetime
+    session_id: str
+
+
+@attrs.frozen
+class DateRangeFilter(_Value):
+    """A date range the service applied while recalling memories."""
+
+    filter_type: DateRangeFilterType
+    start_date: datetime
+    end_date: datetime
+
+
+@attrs.frozen
+class ContextMetadata(_Value):
+    """How a context was assembled; ID lists only when ``include_metadata_ids=True``."""
+
+    recall_strategy_used: RecallStrategy
+    memory_ids: list[str] | None = None
+    session_ids: list[str] | None = None
+    agent_reasoning: str | None = None
+    vector_search_queries: list[str] | None = None
+    keywords: list[str] | None = None
+    session_summaries_search_queries: list[str] | None = None
+    date_range_filters: list[DateRangeFilter] | None = None
+
+
+@attrs.frozen
+class Context(_Value):
+    """A context answer, or one event of a context stream."""
+
+    context: str | None = None
+    is_final: bool = False
+    status_update_message: str | None = None
+    error_message: str | None = None
+    metadata: ContextMetadata | None = None
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a {cls.__name__} value, got {type(value).__name__}")
+    return cls(value)
+
+
+# Registered per class: the strict ``str`` hook would otherwise win for these ``str`` subclasses.
+for _enum in (SessionStatus, MessageRole, RecallStrategy, DateRangeFilterType):
+    converter.register_structure_hook(_enum, _structure_enum)
+
+
+def _structure_context_metadata(data: Any, _: type[Any]) -> ContextMetadata | None:
+    # null, absent and {} all mean "no metadata" (PROTOCOL.md §3.8); an empty filter list is null.
+    if not data:
+        return None
+    metadata = _structure_metadata_fields(data, ContextMetadata)
+    if metadata.date_range_filters == []:
+        metadata = attrs.evolve(metadata, date_range_filters=None)
+    return metadata
+
+
+_structure_metadata_fields = converter.gen_structure_attrs_fromdict(ContextMetadata)
+converter.register_structure_hook(ContextMetadata | None, _structure_context_metadata)
