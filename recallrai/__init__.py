@@ -11,18 +11,35 @@ from typing import TYPE_CHECKING, Any
 from . import exceptions
 from ._client import DEFAULT_BASE_URL, AsyncRecallrAI
 from ._context import ContextStream
+from ._merge_conflicts import AsyncMergeConflict
 from ._models import (
+    ClarifyingQuestion,
+    ConflictingMemory,
+    ConnectedMemory,
     Context,
     ContextMetadata,
     DateRangeFilter,
     DateRangeFilterType,
+    Memory,
+    MemoryVersion,
+    MergeConflictAnswer,
+    MergeConflictStatus,
     Message,
     MessageRole,
+    NewMemory,
     RecallStrategy,
     SessionStatus,
     UserMessage,
 )
-from ._pagination import AsyncPager, MessagePage, Page, SessionPage, UserPage
+from ._pagination import (
+    AsyncPager,
+    MemoryPage,
+    MergeConflictPage,
+    MessagePage,
+    Page,
+    SessionPage,
+    UserPage,
+)
 from ._sentinel import NOT_LOADED, NotLoaded
 from ._sessions import AsyncSession
 from ._transport import AiohttpTransport, HttpxTransport, Transport
@@ -30,25 +47,37 @@ from ._users import AsyncUser
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from recallrai_sync import RecallrAI, Session, User
+    from recallrai_sync import MergeConflict, RecallrAI, Session, User
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "NOT_LOADED",
     "AiohttpTransport",
+    "AsyncMergeConflict",
     "AsyncPager",
     "AsyncRecallrAI",
     "AsyncSession",
     "AsyncUser",
+    "ClarifyingQuestion",
+    "ConflictingMemory",
+    "ConnectedMemory",
     "Context",
     "ContextMetadata",
     "ContextStream",
     "DateRangeFilter",
     "DateRangeFilterType",
     "HttpxTransport",
+    "Memory",
+    "MemoryPage",
+    "MemoryVersion",
+    "MergeConflict",
+    "MergeConflictAnswer",
+    "MergeConflictPage",
+    "MergeConflictStatus",
     "Message",
     "MessagePage",
     "MessageRole",
+    "NewMemory",
     "NotLoaded",
     "Page",
     "RecallStrategy",
@@ -64,7 +93,7 @@ __all__ = [
     "exceptions",
 ]
 
-_SYNC_NAMES = {"RecallrAI", "Session", "User"}
+_SYNC_NAMES = {"MergeConflict", "RecallrAI", "Session", "User"}
 
 
 def __getattr__(name: str) -> Any:

@@ -16,12 +16,20 @@ import attrs
 from ._converter import converter, format_datetime
 
 __all__ = [
+    "ClarifyingQuestion",
+    "ConflictingMemory",
+    "ConnectedMemory",
     "Context",
     "ContextMetadata",
     "DateRangeFilter",
     "DateRangeFilterType",
+    "Memory",
+    "MemoryVersion",
+    "MergeConflictAnswer",
+    "MergeConflictStatus",
     "Message",
     "MessageRole",
+    "NewMemory",
     "RecallStrategy",
     "SessionStatus",
     "UserMessage",
@@ -59,6 +67,27 @@ class DateRangeFilterType(str, enum.Enum):
 
     EVENT_DATE = "event_date"
     CREATED_AT = "created_at"
+
+
+class MergeConflictStatus(str, enum.Enum):
+    """Lifecycle of a merge conflict (upper case on the wire)."""
+
+    PENDING = "PENDING"
+    IN_QUEUE = "IN_QUEUE"
+    RESOLVING = "RESOLVING"
+    RESOLVED = "RESOLVED"
+    FAILED = "FAILED"
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a {cls.__name__} value, got {type(value).__name__}")
+    return cls(value)
+
+
+# Registered per class: the strict ``str`` hook would otherwise win for these ``str`` subclasses.
+for _enum in (SessionStatus, MessageRole, RecallStrategy, DateRangeFilterType, MergeConflictStatus):
+    converter.register_structure_hook(_enum, _structure_enum)
 
 
 class _Value:
@@ -139,17 +168,6 @@ class Context(_Value):
     metadata: ContextMetadata | None = None
 
 
-def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a {cls.__name__} value, got {type(value).__name__}")
-    return cls(value)
-
-
-# Registered per class: the strict ``str`` hook would otherwise win for these ``str`` subclasses.
-for _enum in (SessionStatus, MessageRole, RecallStrategy, DateRangeFilterType):
-    converter.register_structure_hook(_enum, _structure_enum)
-
-
 def _structure_context_metadata(data: Any, _: type[Any]) -> ContextMetadata | None:
     # null, absent and {} all mean "no metadata" (PROTOCOL.md §3.8); an empty filter list is null.
     if not data:
@@ -162,3 +180,94 @@ def _structure_context_metadata(data: Any, _: type[Any]) -> ContextMetadata | No
 
 _structure_metadata_fields = converter.gen_structure_attrs_fromdict(ContextMetadata)
 converter.register_structure_hook(ContextMetadata | None, _structure_context_metadata)
+
+
+# --------------------------------------------------------------------------- memories
+
+
+@attrs.frozen(kw_only=True)
+class MemoryVersion(_Value):
+    """An earlier, expired version of a memory."""
+
+    memory_id: str
+    version_number: int
+    content: str
+    event_date_start: datetime
+    event_date_end: datetime
+    created_at: datetime
+    expired_at: datetime
+    expiration_reason: str
+    merge_conflict_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConnectedMemory(_Value):
+    """A memory related to another one (for instance from the same session)."""
+
+    memory_id: str
+    content: str
+
+
+@attrs.frozen(kw_only=True)
+class Memory(_Value):
+    """A fact the service remembers about a user, at its latest version."""
+
+    memory_id: str
+    categories: list[str]
+    content: str
+    event_date_start: datetime
+    event_date_end: datetime
+    created_at: datetime
+    version_number: int
+    total_versions: int
+    has_previous_versions: bool
+    session_id: str
+    merge_conflict_in_progress: bool
+    previous_versions: list[MemoryVersion] | None = None
+    connected_memories: list[ConnectedMemory] | None = None
+    merge_conflict_id: str | None = None
+    expired_at: datetime | None = None
+    expiration_reason: str | None = None
+
+
+# --------------------------------------------------------------------------- merge conflicts
+
+
+@attrs.frozen(kw_only=True)
+class ConflictingMemory(_Value):
+    """An existing memory that a new fact contradicts, and why."""
+
+    memory_id: str
+    content: str
+    reason: str
+    event_date_start: datetime
+    event_date_end: datetime
+    created_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class NewMemory(_Value):
+    """A memory created by resolving a conflict."""
+
+    memory_id: str
+    content: str
+    event_date_start: datetime
+    event_date_end: datetime
+    created_at: datetime
+
+
+@attrs.frozen
+class ClarifyingQuestion(_Value):
+    """A question the user must answer to resolve a conflict, with its allowed answers."""
+
+    question: str
+    options: list[str]
+
+
+@attrs.frozen
+class MergeConflictAnswer(_Value):
+    """An answer to a clarifying question: one of its ``options``, with an optional note."""
+
+    question: str
+    answer: str
+    message: str | None = None

@@ -19,6 +19,8 @@ from ._converter import structure
 __all__ = [
     "AsyncPager",
     "AsyncSource",
+    "MemoryPage",
+    "MergeConflictPage",
     "MessagePage",
     "Page",
     "PageSource",
@@ -131,6 +133,21 @@ class MessagePage(Page[T]):
     @property
     def messages(self) -> list[T]:
         """The messages on this page."""
+        return self.items
+
+
+@attrs.frozen(eq=False)
+class MemoryPage(Page[T]):
+    """A page of memories (``items``, as on the wire)."""
+
+
+@attrs.frozen(eq=False)
+class MergeConflictPage(Page[T]):
+    """A page of merge conflicts."""
+
+    @property
+    def conflicts(self) -> list[T]:
+        """The merge conflicts on this page."""
         return self.items
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from cattrs.gen import make_dict_structure_fn, override
@@ -13,8 +13,17 @@ from ._context import SystemPromptCache
 from ._converter import converter, format_datetime, structure
 from ._encoding import api_path
 from ._errors import ErrorContext
-from ._models import SessionStatus, UserMessage
-from ._pagination import MAX_PAGE_SIZE, AsyncPager, SessionPage, page_fields, paginate
+from ._merge_conflicts import AsyncMergeConflict, conflict_from_wire
+from ._models import Memory, MergeConflictStatus, SessionStatus, UserMessage
+from ._pagination import (
+    MAX_PAGE_SIZE,
+    AsyncPager,
+    MemoryPage,
+    MergeConflictPage,
+    SessionPage,
+    page_fields,
+    paginate,
+)
 from ._pipeline import Pipeline
 from ._sentinel import NOT_LOADED, NotLoaded
 from ._sessions import (
@@ -34,6 +43,17 @@ from ._validation import (
 from .exceptions import ValidationError
 
 __all__ = ["AsyncUser", "UserRecord", "user_from_wire"]
+
+MAX_MEMORY_PAGE_SIZE = 200
+
+
+def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
+    """A list filter of non-empty strings (a bare string is refused, not split into letters)."""
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise ValidationError(f"{name} must be a list of strings")
+    return [require_id(value, name) for value in values]
 
 
 @attrs.frozen
@@ -244,6 +264,137 @@ class AsyncUser:
         )
         messages = data.get("messages") if isinstance(data, dict) else None
         return structure(messages, list[UserMessage], "messages")
+
+    # ------------------------------------------------------------------ memories
+
+    def list_memories(
+        self,
+        categories: Sequence[str] | None = None,
+        session_id_filter: Sequence[str] | None = None,
+        session_metadata_filter: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int = 20,
+        include_previous_versions: bool = True,
+        include_connected_memories: bool = True,
+    ) -> AsyncPager[MemoryPage[Memory], Memory]:
+        """The user's memories, newest first; filters combine with AND.
+
+        ``await`` the result for one page, or ``async for`` over it for every
+        memory across all pages (``limit``, 1-200, is then the page size).
+        """
+        offset, limit = require_page(offset, limit, MAX_MEMORY_PAGE_SIZE)
+        category_list = _id_list(categories, "categories")
+        session_ids = _id_list(session_id_filter, "session_id_filter")
+        filter_ = (
+            None
+            if session_metadata_filter is None
+            else require_json_object(session_metadata_filter, "session_metadata_filter")
+        )
+        previous = bool(require_bool(include_previous_versions, "include_previous_versions"))
+        connected = bool(require_bool(include_connected_memories, "include_connected_memories"))
+        path = api_path("users", self._user_id, "memories")
+        context = ErrorContext("user", self._user_id, "categories")
+
+        async def fetch(start: int) -> tuple[list[Memory], int, bool]:
+            params = (
+                ("offset", start),
+                ("limit", limit),
+                ("include_previous_versions", previous),
+                ("include_connected_memories", connected),
+                ("categories", category_list),
+                ("session_id_filter", session_ids),
+                ("session_metadata_filter", filter_),
+            )
+            data = await self._pipeline.request("GET", path, params=params, context=context)
+            items, total, has_more = page_fields(data, "items")
+            return structure(items, list[Memory], "memories"), total, has_more
+
+        return paginate(MemoryPage, offset, limit, fetch)
+
+    async def get_memory(
+        self,
+        memory_id: str,
+        include_previous_versions: bool = True,
+        include_connected_memories: bool = True,
+    ) -> Memory:
+        """One memory, with its version history and connected memories unless switched off."""
+        params = (
+            (
+                "include_previous_versions",
+                bool(require_bool(include_previous_versions, "include_previous_versions")),
+            ),
+            (
+                "include_connected_memories",
+                bool(require_bool(include_connected_memories, "include_connected_memories")),
+            ),
+        )
+        data = await self._pipeline.request(
+            "GET",
+            api_path("users", self._user_id, "memory", require_id(memory_id, "memory_id")),
+            params=params,
+            context=ErrorContext("memory", self._user_id),
+        )
+        return structure(data, Memory, "memory")
+
+    async def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
+        """Delete one version of a memory, or with ``delete_previous_versions`` it and all before it."""
+        flag = bool(require_bool(delete_previous_versions, "delete_previous_versions"))
+        await self._pipeline.request(
+            "DELETE",
+            api_path("users", self._user_id, "memory", require_id(memory_id, "memory_id")),
+            params=(("delete_previous_versions", flag),),
+            expect=204,
+            context=ErrorContext("memory", self._user_id),
+        )
+
+    # ------------------------------------------------------------------ merge conflicts
+
+    def list_merge_conflicts(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        status: MergeConflictStatus | str | None = None,
+        sort_by: Literal["created_at", "resolved_at"] = "created_at",
+        sort_order: Literal["asc", "desc"] = "desc",
+    ) -> AsyncPager[MergeConflictPage[AsyncMergeConflict], AsyncMergeConflict]:
+        """The user's merge conflicts, optionally of one status, sorted as asked.
+
+        ``await`` the result for one page, or ``async for`` over it for every
+        conflict across all pages (``limit`` is then the page size).
+        """
+        offset, limit = require_page(offset, limit, MAX_PAGE_SIZE)
+        wanted = None if status is None else require_enum(status, MergeConflictStatus, "status")
+        if sort_by not in ("created_at", "resolved_at"):
+            raise ValidationError(f"sort_by must be 'created_at' or 'resolved_at', got {sort_by!r}")
+        if sort_order not in ("asc", "desc"):
+            raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
+        path, context = api_path("users", self._user_id, "merge-conflicts"), self._context()
+
+        async def fetch(start: int) -> tuple[list[AsyncMergeConflict], int, bool]:
+            params = (
+                ("offset", start),
+                ("limit", limit),
+                ("sort_by", sort_by),
+                ("sort_order", sort_order),
+                ("status", wanted),
+            )
+            data = await self._pipeline.request("GET", path, params=params, context=context)
+            items, total, has_more = page_fields(data, "conflicts")
+            records = [conflict_from_wire(item) for item in items]
+            return [AsyncMergeConflict(self._pipeline, self, r) for r in records], total, has_more
+
+        return paginate(MergeConflictPage, offset, limit, fetch)
+
+    async def get_merge_conflict(self, conflict_id: str) -> AsyncMergeConflict:
+        """One merge conflict."""
+        data = await self._pipeline.request(
+            "GET",
+            api_path(
+                "users", self._user_id, "merge-conflicts", require_id(conflict_id, "conflict_id")
+            ),
+            context=ErrorContext("conflict", self._user_id),
+        )
+        return AsyncMergeConflict(self._pipeline, self, conflict_from_wire(data))
 
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import recallrai
-from recallrai import AsyncRecallrAI, AsyncSession, AsyncUser
+from recallrai import AsyncMergeConflict, AsyncRecallrAI, AsyncSession, AsyncUser
 
 OUTPUT = Path(__file__).with_name("_generated.py")
 
@@ -31,6 +31,7 @@ MIRRORS: dict[type[Any], str] = {
     AsyncRecallrAI: "RecallrAI",
     AsyncUser: "User",
     AsyncSession: "Session",
+    AsyncMergeConflict: "MergeConflict",
 }
 # Async iterator classes of the core -> what their sync twins return.
 ITERATORS = {"ContextStream": "Iterator[Context]"}
@@ -51,6 +52,7 @@ from recallrai_sync import _runtime
 '''
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -96,7 +98,8 @@ class _Imports:
     def add_annotation(self, annotation: str, home: Callable[..., Any] | type[Any]) -> None:
         """Import every name of the *sync* spelling of ``annotation``."""
         namespace = vars(sys.modules[home.__module__])
-        for name in _IDENT.findall(sync_annotation(annotation)):
+        code = _STRINGS.sub("", sync_annotation(annotation))  # Literal values are not names
+        for name in _IDENT.findall(code):
             if name in NAME_MAP.values() or name in {"None", "Iterator"}:
                 if name == "Iterator":
                     self.by_module.setdefault("collections.abc", set()).add("Iterator")

@@ -7,16 +7,25 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from recallrai import (
+    AsyncMergeConflict,
     AsyncRecallrAI,
     AsyncSession,
     AsyncUser,
+    ClarifyingQuestion,
+    ConflictingMemory,
     Context,
+    Memory,
+    MemoryPage,
+    MergeConflictAnswer,
+    MergeConflictPage,
+    MergeConflictStatus,
     Message,
     MessagePage,
     MessageRole,
+    NewMemory,
     NotLoaded,
     RecallStrategy,
     SessionPage,
@@ -27,7 +36,7 @@ from recallrai import (
 from recallrai._client import TransportOption
 from recallrai_sync import _runtime
 
-__all__ = ["RecallrAI", "Session", "User"]
+__all__ = ["MergeConflict", "RecallrAI", "Session", "User"]
 
 
 class RecallrAI:
@@ -167,6 +176,34 @@ class User:
         """The user's ``n`` (1-100) most recent messages across all sessions, oldest first."""
         return self._loop.call(functools.partial(self._async.get_last_n_messages, n))
 
+    def list_memories(self, categories: Sequence[str] | None = None, session_id_filter: Sequence[str] | None = None, session_metadata_filter: Mapping[str, Any] | None = None, offset: int = 0, limit: int = 20, include_previous_versions: bool = True, include_connected_memories: bool = True) -> MemoryPage[Memory]:
+        """The user's memories, newest first; filters combine with AND.
+
+        The result is one page; ``for`` over it for every
+        memory across all pages (``limit``, 1-200, is then the page size).
+        """
+        return cast("MemoryPage[Memory]", _runtime.resolve(self._loop, self._async.list_memories(categories, session_id_filter, session_metadata_filter, offset, limit, include_previous_versions, include_connected_memories)))
+
+    def get_memory(self, memory_id: str, include_previous_versions: bool = True, include_connected_memories: bool = True) -> Memory:
+        """One memory, with its version history and connected memories unless switched off."""
+        return self._loop.call(functools.partial(self._async.get_memory, memory_id, include_previous_versions, include_connected_memories))
+
+    def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
+        """Delete one version of a memory, or with ``delete_previous_versions`` it and all before it."""
+        self._loop.call(functools.partial(self._async.delete_memory, memory_id, delete_previous_versions))
+
+    def list_merge_conflicts(self, offset: int = 0, limit: int = 10, status: MergeConflictStatus | str | None = None, sort_by: Literal['created_at', 'resolved_at'] = 'created_at', sort_order: Literal['asc', 'desc'] = 'desc') -> MergeConflictPage[MergeConflict]:
+        """The user's merge conflicts, optionally of one status, sorted as asked.
+
+        The result is one page; ``for`` over it for every
+        conflict across all pages (``limit`` is then the page size).
+        """
+        return cast("MergeConflictPage[MergeConflict]", _runtime.resolve(self._loop, self._async.list_merge_conflicts(offset, limit, status, sort_by, sort_order)))
+
+    def get_merge_conflict(self, conflict_id: str) -> MergeConflict:
+        """One merge conflict."""
+        return cast("MergeConflict", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_merge_conflict, conflict_id))))
+
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""
         return self._async.to_dict()
@@ -276,5 +313,96 @@ class Session:
         return repr(self._async).replace('AsyncSession', 'Session', 1)
 
 
+class MergeConflict:
+    """A contradiction between a new fact and stored memories, waiting for the user's answers."""
+
+    __slots__ = ("_async", "_loop")
+
+    def __init__(self, loop: _runtime.LoopThread, async_obj: AsyncMergeConflict) -> None:
+        self._loop = loop
+        self._async = async_obj
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MergeConflict):
+            return NotImplemented
+        return self._async == other._async
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def conflict_id(self) -> str:
+        """The conflict's ID (``id`` on the wire)."""
+        return self._async.conflict_id
+
+    @property
+    def user_id(self) -> str:
+        """The ID of the user the conflict belongs to."""
+        return self._async.user_id
+
+    @property
+    def session_id(self) -> str:
+        """The session in which the conflict arose (``project_user_session_id`` on the wire)."""
+        return self._async.session_id
+
+    @property
+    def status(self) -> MergeConflictStatus:
+        """Where the conflict is in its lifecycle, as of the last fetch."""
+        return self._async.status
+
+    @property
+    def proposed_memory_content(self) -> str | None:
+        """The new fact that caused the conflict."""
+        return self._async.proposed_memory_content
+
+    @property
+    def conflicting_memories(self) -> list[ConflictingMemory]:
+        """The stored memories the new fact contradicts."""
+        return self._async.conflicting_memories
+
+    @property
+    def clarifying_questions(self) -> list[ClarifyingQuestion]:
+        """The questions to answer in :meth:`resolve`, each with its options."""
+        return self._async.clarifying_questions
+
+    @property
+    def new_memories(self) -> list[NewMemory] | None:
+        """Memories the resolution created, once resolved."""
+        return self._async.new_memories
+
+    @property
+    def resolution_data(self) -> dict[str, Any] | None:
+        """Free-form details of the resolution."""
+        return self._async.resolution_data
+
+    @property
+    def created_at(self) -> datetime:
+        """When the conflict was raised (UTC)."""
+        return self._async.created_at
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        """When the conflict was resolved (UTC), if it was."""
+        return self._async.resolved_at
+
+    def refresh(self) -> None:
+        """Reload the conflict from the server."""
+        self._loop.call(self._async.refresh)
+
+    def resolve(self, answers: Sequence[MergeConflictAnswer]) -> None:
+        """Answer every clarifying question; the conflict then moves towards ``RESOLVED``.
+
+        A conflict already known to be resolved or failed is refused without a request.
+        """
+        self._loop.call(functools.partial(self._async.resolve, answers))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The conflict as plain JSON-ready data."""
+        return self._async.to_dict()
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace('AsyncMergeConflict', 'MergeConflict', 1)
+
+
 _runtime.register(AsyncUser, User)
 _runtime.register(AsyncSession, Session)
+_runtime.register(AsyncMergeConflict, MergeConflict)
