@@ -1,0 +1,307 @@
+"""The :class:`Emulator` object: lifecycle (in the caller's event loop or in a
+background thread), connection details, request log, reset and fault
+injection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from http import HTTPStatus
+from types import TracebackType
+
+from aiohttp import web
+
+from recallrai.emulator._app import build_app
+from recallrai.emulator._state import Fault, RecordedRequest, ServerState
+from recallrai.emulator._store import Clock, utc_now
+
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_PROJECT_ID", "Emulator"]
+
+DEFAULT_API_KEY = "rai_emulator_key"
+DEFAULT_PROJECT_ID = "emulator-project"
+
+_SHUTDOWN_TIMEOUT = 2.0
+_THREAD_START_TIMEOUT = 30.0
+
+
+class Emulator:
+    """A local RecallrAI-compatible HTTP server with an in-memory store.
+
+    Async use (inside a running event loop)::
+
+        async with Emulator() as emu:
+            ...  # talk to emu.base_url
+
+    Synchronous use (own event loop in a daemon thread)::
+
+        with Emulator().run_in_thread() as emu:
+            ...
+
+    Every request must carry ``X-Recallr-Api-Key`` (a ``rai_`` key; restricted
+    to *api_keys* when given) and a non-empty ``X-Recallr-Project-Id``; data
+    is kept separately per project ID. :attr:`api_key` and
+    :attr:`project_id` are valid credentials to use.
+
+    *clock* returns the current time (timezone-aware) for timestamps;
+    *record_requests* turns the :attr:`requests` log off for long-running use.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        project_id: str = DEFAULT_PROJECT_ID,
+        api_keys: Iterable[str] | None = None,
+        clock: Clock = utc_now,
+        record_requests: bool = True,
+    ) -> None:
+        keys = None if api_keys is None else tuple(api_keys)
+        if keys is not None:
+            if not keys:
+                raise ValueError("api_keys must not be empty")
+            if api_key is None:
+                api_key = keys[0]
+            elif api_key not in keys:
+                raise ValueError("api_key must be one of api_keys")
+        self.api_key: str = DEFAULT_API_KEY if api_key is None else api_key
+        if not self.api_key.startswith("rai_"):
+            raise ValueError("API keys must start with 'rai_'")
+        self.project_id: str = project_id
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self._state = ServerState(api_keys=keys, clock=clock, record_requests=record_requests)
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_loop: asyncio.AbstractEventLoop | None = None
+        self._thread_stop: asyncio.Event | None = None
+
+    # -- connection details ------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (only while running)."""
+        if self._port is None:
+            raise RuntimeError("the emulator is not running")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` without a trailing slash (only while running)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    # -- request log, reset, faults ------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received so far, in arrival order."""
+        return self._state.requests()
+
+    @property
+    def last_request(self) -> RecordedRequest:
+        """The most recent request (``LookupError`` when there is none)."""
+        requests = self._state.requests()
+        if not requests:
+            raise LookupError("the emulator has received no request")
+        return requests[-1]
+
+    def reset(self) -> None:
+        """Forget all data, recorded requests and pending faults."""
+        self._state.reset()
+
+    def inject_fault(
+        self,
+        status: int = 503,
+        body: bytes | str | Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        content_type: str | None = "application/json",
+        delay: float = 0.0,
+    ) -> None:
+        """Answer the next *times* matching requests with a canned response.
+
+        A request matches when its method equals *method* (any when ``None``)
+        and its raw path starts with *path_prefix* (any when ``None``).
+        *body* defaults to ``{"detail": "<reason phrase>"}``; a mapping is sent
+        as JSON. Faulted requests are still recorded; auth is not checked.
+        *delay* (seconds) is waited before answering.
+        """
+        if body is None:
+            try:
+                reason = HTTPStatus(status).phrase
+            except ValueError:
+                reason = "Injected fault"
+            payload = json.dumps({"detail": reason}).encode()
+        elif isinstance(body, bytes):
+            payload = body
+        elif isinstance(body, str):
+            payload = body.encode("utf-8")
+        else:
+            payload = json.dumps(dict(body), ensure_ascii=False).encode("utf-8")
+        self._state.add_fault(
+            Fault(
+                remaining=times,
+                status=status,
+                body=payload,
+                headers=dict(headers or {}),
+                content_type=content_type,
+                disconnect=False,
+                delay=delay,
+                method=method,
+                path_prefix=path_prefix,
+            )
+        )
+
+    def inject_disconnect(
+        self,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Drop the connection of the next *times* matching requests without
+        sending any response (after *delay* seconds). Matching as for
+        :meth:`inject_fault`."""
+        self._state.add_fault(
+            Fault(
+                remaining=times,
+                status=0,
+                body=b"",
+                headers={},
+                content_type=None,
+                disconnect=True,
+                delay=delay,
+                method=method,
+                path_prefix=path_prefix,
+            )
+        )
+
+    @property
+    def pending_faults(self) -> int:
+        """Faulted answers still queued (summed over all injected faults)."""
+        return self._state.pending_faults()
+
+    # -- async lifecycle -----------------------------------------------------
+
+    async def start(self) -> None:
+        """Start listening (in the running event loop)."""
+        if self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        runner = web.AppRunner(
+            build_app(self._state),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self._requested_port)
+            await site.start()
+            self._port = int(runner.addresses[0][1])
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection. Idempotent."""
+        runner, self._runner = self._runner, None
+        self._port = None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- thread lifecycle ----------------------------------------------------
+
+    def start_in_thread(self) -> None:
+        """Run the emulator on its own event loop in a daemon thread; returns
+        once the socket is listening."""
+        if self._thread is not None or self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        started = threading.Event()
+        failure: list[BaseException] = []
+        thread = threading.Thread(
+            target=self._thread_main,
+            args=(started, failure),
+            name="recallrai-emulator",
+            daemon=True,
+        )
+        self._thread = thread
+        thread.start()
+        if not started.wait(_THREAD_START_TIMEOUT):
+            raise RuntimeError("the emulator thread did not start in time")
+        if failure:
+            thread.join()
+            self._thread = None
+            raise failure[0]
+
+    def stop_thread(self) -> None:
+        """Stop a server started with :meth:`start_in_thread` and join its
+        thread. Idempotent."""
+        thread, loop, stop = self._thread, self._thread_loop, self._thread_stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None:
+            # RuntimeError: the loop has already closed (the thread is ending).
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        self._thread = None
+
+    @contextmanager
+    def run_in_thread(self) -> Iterator[Emulator]:
+        """Context manager form of :meth:`start_in_thread` / :meth:`stop_thread`."""
+        self.start_in_thread()
+        try:
+            yield self
+        finally:
+            self.stop_thread()
+
+    def _thread_main(self, started: threading.Event, failure: list[BaseException]) -> None:
+        async def main() -> None:
+            self._thread_loop = asyncio.get_running_loop()
+            self._thread_stop = asyncio.Event()
+            try:
+                await self.start()
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            try:
+                await self._thread_stop.wait()
+            finally:
+                await self.stop()
+
+        try:
+            asyncio.run(main())
+        finally:
+            self._thread_loop = None
+            self._thread_stop = None

@@ -1,0 +1,76 @@
+"""Test helpers: a tiny raw-HTTP client for the emulator (plain aiohttp, not
+the SDK, so these tests pin the wire behaviour on their own)."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+import yarl
+
+from recallrai.emulator import Emulator
+
+
+def encode_id(value: str) -> str:
+    """Percent-encode an ID as one path segment (dot-only IDs fully escaped)."""
+    if value and set(value) == {"."}:
+        return "%2E" * len(value)
+    return urllib.parse.quote(value, safe="")
+
+
+@attrs.frozen
+class Reply:
+    status: int
+    content_type: str | None
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Api:
+    """Sends requests with exact (already encoded) targets and auth headers."""
+
+    def __init__(self, session: aiohttp.ClientSession, emulator: Emulator) -> None:
+        self.session = session
+        self.emulator = emulator
+
+    def auth_headers(self, project_id: str | None = None) -> dict[str, str]:
+        return {
+            "X-Recallr-Api-Key": self.emulator.api_key,
+            "X-Recallr-Project-Id": project_id or self.emulator.project_id,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        *,
+        json_body: object = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        project_id: str | None = None,
+    ) -> Reply:
+        """*target* is sent verbatim (path and query, already encoded)."""
+        if json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+        sent_headers = self.auth_headers(project_id) if headers is None else dict(headers)
+        url = yarl.URL(self.emulator.base_url + target, encoded=True)
+        async with self.session.request(method, url, data=body, headers=sent_headers) as resp:
+            data = await resp.read()
+            return Reply(resp.status, resp.headers.get("Content-Type"), resp.headers, data)
+
+    async def create_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
+        reply = await self.request(
+            "POST", "/api/v1/users", json_body={"custom_user_id": user_id, **fields}
+        )
+        assert reply.status == 201, reply
+        user: dict[str, Any] = reply.json()["user"]
+        return user
