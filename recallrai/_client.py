@@ -131,10 +131,10 @@ class AsyncRecallrAI:
             api_path("users"),
             body=body,
             expect=201,
-            context=ErrorContext("user", user_id),
+            context=ErrorContext(user_id=user_id, user_exists_on_409=True),
         )
         record = user_from_wire(data)
-        return AsyncUser(self._pipeline, self._prompts, record.user_id, record)
+        return AsyncUser(self._pipeline, self._prompts, record.custom_user_id, record)
 
     async def get_user(self, user_id: str, validate: bool = True) -> AsyncUser:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
@@ -170,6 +170,10 @@ class AsyncRecallrAI:
             )
             users, total, has_more = page_fields(data, "users")
             records = [user_from_wire(item) for item in users]
-            return [AsyncUser(pipeline, prompts, r.user_id, r) for r in records], total, has_more
+            return (
+                [AsyncUser(pipeline, prompts, r.custom_user_id, r) for r in records],
+                total,
+                has_more,
+            )
 
         return paginate(UserPage, offset, limit, fetch)

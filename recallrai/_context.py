@@ -22,6 +22,7 @@ import attrs
 from . import exceptions as exc
 from ._converter import structure
 from ._encoding import api_path
+from ._errors import error_from_failure
 from ._models import Context, RecallStrategy
 from ._pipeline import Pipeline
 from ._transport import StreamResponse, TransportFailure
@@ -246,7 +247,7 @@ class ContextStream:
                     continue
                 try:
                     data = json.loads(payload)
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise exc.MalformedResponseError(
                         f"{self._what}: an event is not JSON: {payload[:200]!r}"
                     ) from None
@@ -254,8 +255,7 @@ class ContextStream:
             try:
                 chunk = await self._response.read_chunk()
             except TransportFailure as failure:
-                error_type = exc.TimeoutError if failure.kind == "timeout" else exc.ConnectionError
-                raise error_type(f"{self._what}: {failure}") from None
+                raise error_from_failure(failure, self._what) from None
             if not chunk:
                 if self._buffer:
                     self._lines.append(self._buffer)

@@ -11,8 +11,9 @@ from typing import Any, Literal
 import attrs
 
 from . import exceptions as exc
+from ._transport import TransportFailure
 
-__all__ = ["ErrorContext", "error_from_response", "parse_retry_after"]
+__all__ = ["ErrorContext", "error_from_failure", "error_from_response", "parse_retry_after"]
 
 GATEWAY_NOT_FOUND = b"404 page not found"
 
@@ -24,13 +25,16 @@ BadRequest = Literal["session_state", "categories", "resolve"]
 class ErrorContext:
     """What an endpoint addresses, so that shared statuses (400, 404, 409) map to the right class.
 
-    ``resource`` is the most specific resource named by the path, ``user_id`` the
-    user ID the path was built from (the server's user-missing detail names it).
+    ``resource`` is the most specific resource named by the path (it picks the
+    404 class), ``user_id`` the user ID the path was built from (the server's
+    user-missing detail names it), ``bad_request`` the meaning of a 400 and
+    ``user_exists_on_409`` whether a 409 means the user ID is taken.
     """
 
     resource: Resource | None = None
     user_id: str | None = None
     bad_request: BadRequest | None = None
+    user_exists_on_409: bool = False
 
 
 NO_CONTEXT = ErrorContext()
@@ -41,6 +45,12 @@ _NOT_FOUND: dict[Resource, type[exc.RecallrAIError]] = {
     "conflict": exc.MergeConflictNotFoundError,
     "memory": exc.MemoryNotFoundError,
 }
+
+
+def error_from_failure(failure: TransportFailure, what: str) -> exc.NetworkError:
+    """The error for an exchange that failed below HTTP."""
+    error_type = exc.TimeoutError if failure.timed_out else exc.ConnectionError
+    return error_type(f"{what}: {failure}")
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -102,7 +112,7 @@ def error_from_response(
         )
     try:
         payload: Any = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
         is_json = False
     else:
@@ -140,7 +150,7 @@ def error_from_response(
         if context.resource != "user" and f"User {context.user_id} not found" in text:
             return exc.UserNotFoundError(text, http_status=status, detail=detail)
         return _NOT_FOUND[context.resource](text, http_status=status, detail=detail)
-    if status == 409 and context.resource == "user":
+    if status == 409 and context.user_exists_on_409:
         return exc.UserAlreadyExistsError(text, http_status=status, detail=detail)
     if status == 400 and context.bad_request == "session_state":
         return exc.InvalidSessionStateError(text, http_status=status, detail=detail)

@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from cattrs.gen import make_dict_structure_fn, override
 
-from ._converter import converter, structure
+from ._converter import structure
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._models import (
@@ -35,8 +34,8 @@ _FINISHED = (MergeConflictStatus.RESOLVED, MergeConflictStatus.FAILED)
 class MergeConflictRecord:
     """A merge conflict's fields as the server last reported them."""
 
-    conflict_id: str
-    session_id: str
+    id: str
+    project_user_session_id: str
     status: MergeConflictStatus
     created_at: datetime
     conflicting_memories: list[ConflictingMemory]
@@ -45,17 +44,6 @@ class MergeConflictRecord:
     new_memories: list[NewMemory] | None = None
     resolution_data: dict[str, Any] | None = None
     resolved_at: datetime | None = None
-
-
-converter.register_structure_hook(
-    MergeConflictRecord,
-    make_dict_structure_fn(
-        MergeConflictRecord,
-        converter,
-        conflict_id=override(rename="id"),
-        session_id=override(rename="project_user_session_id"),
-    ),
-)
 
 
 def conflict_from_wire(data: Any) -> MergeConflictRecord:
@@ -98,7 +86,7 @@ class AsyncMergeConflict:
     @property
     def conflict_id(self) -> str:
         """The conflict's ID (``id`` on the wire)."""
-        return self._record.conflict_id
+        return self._record.id
 
     @property
     def user_id(self) -> str:
@@ -108,7 +96,7 @@ class AsyncMergeConflict:
     @property
     def session_id(self) -> str:
         """The session in which the conflict arose (``project_user_session_id`` on the wire)."""
-        return self._record.session_id
+        return self._record.project_user_session_id
 
     @property
     def status(self) -> MergeConflictStatus:
@@ -179,10 +167,13 @@ class AsyncMergeConflict:
 
     def to_dict(self) -> dict[str, Any]:
         """The conflict as plain JSON-ready data."""
-        return {
+        data = {
             field.name: _plain(getattr(self._record, field.name))
             for field in attrs.fields(MergeConflictRecord)
         }
+        data["conflict_id"] = data.pop("id")
+        data["session_id"] = data.pop("project_user_session_id")
+        return data
 
     def __repr__(self) -> str:
         return (

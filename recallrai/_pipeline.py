@@ -11,7 +11,13 @@ from typing import Any
 
 from . import exceptions as exc
 from ._encoding import encode_body, encode_query
-from ._errors import NO_CONTEXT, ErrorContext, error_from_response, parse_retry_after
+from ._errors import (
+    NO_CONTEXT,
+    ErrorContext,
+    error_from_failure,
+    error_from_response,
+    parse_retry_after,
+)
 from ._transport import RawResponse, StreamResponse, Transport, TransportFailure
 from ._version import __version__
 
@@ -86,14 +92,13 @@ class Pipeline:
             try:
                 response = await send()
             except TransportFailure as failure:
-                if attempt < self.max_retries and (failure.kind == "connect" or idempotent):
+                if attempt < self.max_retries and (not failure.sent or idempotent):
                     delay = self._backoff(attempt, None)
                     logger.info("%s failed (%s); retrying in %.2f s", what, failure, delay)
                     attempt += 1
                     await self.sleep(delay)
                     continue
-                error_type = exc.TimeoutError if failure.kind == "timeout" else exc.ConnectionError
-                raise error_type(f"{what}: {failure}") from None
+                raise error_from_failure(failure, what) from None
             status, headers = status_of(response)
             retryable = status == 429 or (status >= 500 and idempotent)
             if retryable and attempt < self.max_retries:
@@ -138,7 +143,7 @@ class Pipeline:
                 return None
             try:
                 return json.loads(response.body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise exc.MalformedResponseError(
                     f"{what} answered {status} with a body that is not JSON: {response.body[:200]!r}",
                     http_status=status,

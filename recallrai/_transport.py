@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -31,19 +31,19 @@ __all__ = [
     "TransportFailure",
 ]
 
-FailureKind = Literal["connect", "timeout", "io"]
-
 
 class TransportFailure(Exception):
     """The exchange failed below HTTP.
 
-    ``kind`` is ``"connect"`` when the request never reached the server (always
-    safe to retry), ``"timeout"`` or ``"io"`` when it may have.
+    ``sent`` is false when the request certainly never reached the server (so it
+    is safe to retry whatever its method); ``timed_out`` tells a timeout from
+    other failures.
     """
 
-    def __init__(self, message: str, *, kind: FailureKind) -> None:
+    def __init__(self, message: str, *, sent: bool, timed_out: bool = False) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.sent = sent
+        self.timed_out = timed_out
 
 
 @attrs.frozen(slots=True)
@@ -122,9 +122,11 @@ class _AiohttpStream(StreamResponse):
         try:
             return await read()
         except asyncio.TimeoutError as exc:
-            raise TransportFailure("timed out reading the response", kind="timeout") from exc
+            raise TransportFailure(
+                "timed out reading the response", sent=True, timed_out=True
+            ) from exc
         except aiohttp.ClientError as exc:
-            raise TransportFailure(f"response interrupted: {exc}", kind="io") from exc
+            raise TransportFailure(f"response interrupted: {exc}", sent=True) from exc
 
     async def read_chunk(self) -> bytes:
         return await self._guard(self._response.content.readany)
@@ -137,6 +139,14 @@ class _AiohttpStream(StreamResponse):
 
     def abort(self) -> None:
         self._response.close()
+
+
+def _aiohttp_connect_timeout() -> tuple[type[BaseException], ...]:
+    import aiohttp
+
+    # aiohttp >= 3.10 tells a connect timeout apart; before, it is a plain timeout.
+    error = getattr(aiohttp, "ConnectionTimeoutError", None)
+    return (error,) if error is not None else ()
 
 
 class AiohttpTransport(Transport):
@@ -192,11 +202,17 @@ class AiohttpTransport(Transport):
                 data = await response.read()
                 return RawResponse(response.status, response.headers, data)
         except aiohttp.ClientConnectorError as exc:
-            raise TransportFailure(f"cannot connect: {exc}", kind="connect") from exc
+            raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
+        except _aiohttp_connect_timeout() as exc:
+            raise TransportFailure(
+                f"cannot connect within {timeout:g} s", sent=False, timed_out=True
+            ) from exc
         except asyncio.TimeoutError as exc:
-            raise TransportFailure(f"no answer within {timeout:g} s", kind="timeout") from exc
+            raise TransportFailure(
+                f"no answer within {timeout:g} s", sent=True, timed_out=True
+            ) from exc
         except (aiohttp.ClientError, ValueError) as exc:
-            raise TransportFailure(f"request failed: {exc}", kind="io") from exc
+            raise TransportFailure(f"request failed: {exc}", sent=True) from exc
 
     async def open_stream(
         self,
@@ -213,11 +229,17 @@ class AiohttpTransport(Transport):
                 method, headers=dict(headers), **self._request_args(url, timeout)
             )
         except aiohttp.ClientConnectorError as exc:
-            raise TransportFailure(f"cannot connect: {exc}", kind="connect") from exc
+            raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
+        except _aiohttp_connect_timeout() as exc:
+            raise TransportFailure(
+                f"cannot connect within {timeout:g} s", sent=False, timed_out=True
+            ) from exc
         except asyncio.TimeoutError as exc:
-            raise TransportFailure(f"no answer within {timeout:g} s", kind="timeout") from exc
+            raise TransportFailure(
+                f"no answer within {timeout:g} s", sent=True, timed_out=True
+            ) from exc
         except (aiohttp.ClientError, ValueError) as exc:
-            raise TransportFailure(f"request failed: {exc}", kind="io") from exc
+            raise TransportFailure(f"request failed: {exc}", sent=True) from exc
         return _AiohttpStream(response)
 
     async def aclose(self) -> None:
@@ -243,9 +265,11 @@ class _HttpxStream(StreamResponse):
         try:
             return await read()
         except httpx.TimeoutException as exc:
-            raise TransportFailure("timed out reading the response", kind="timeout") from exc
+            raise TransportFailure(
+                "timed out reading the response", sent=True, timed_out=True
+            ) from exc
         except httpx.HTTPError as exc:
-            raise TransportFailure(f"response interrupted: {exc}", kind="io") from exc
+            raise TransportFailure(f"response interrupted: {exc}", sent=True) from exc
 
     async def read_chunk(self) -> bytes:
         return await self._guard(lambda: anext(self._chunks, b""))
@@ -314,12 +338,14 @@ class HttpxTransport(Transport):
             )
             return await client.send(request, stream=stream)
         except httpx.ConnectError as exc:
-            raise TransportFailure(f"cannot connect: {exc}", kind="connect") from exc
+            raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
         except httpx.TimeoutException as exc:
-            kind: FailureKind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "timeout"
-            raise TransportFailure(f"no answer within {timeout:g} s", kind=kind) from exc
+            sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise TransportFailure(
+                f"no answer within {timeout:g} s", sent=sent, timed_out=True
+            ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-            raise TransportFailure(f"request failed: {exc}", kind="io") from exc
+            raise TransportFailure(f"request failed: {exc}", sent=True) from exc
 
     async def send(
         self,

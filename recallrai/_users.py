@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import attrs
-from cattrs.gen import make_dict_structure_fn, override
 
 from ._context import SystemPromptCache
-from ._converter import converter, format_datetime, structure
+from ._converter import format_datetime, structure
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._merge_conflicts import AsyncMergeConflict, conflict_from_wire
@@ -60,17 +59,11 @@ def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
 class UserRecord:
     """A user's fields as the server last reported them."""
 
-    user_id: str
+    custom_user_id: str
     metadata: dict[str, Any]
     merge_conflict_enabled: bool | None
     created_at: datetime
     last_active_at: datetime
-
-
-converter.register_structure_hook(
-    UserRecord,
-    make_dict_structure_fn(UserRecord, converter, user_id=override(rename="custom_user_id")),
-)
 
 
 def user_from_wire(data: Any) -> UserRecord:
@@ -128,7 +121,7 @@ class AsyncUser:
 
     def _adopt(self, record: UserRecord) -> None:
         self._record = record
-        self._user_id = record.user_id
+        self._user_id = record.custom_user_id
 
     def _context(self) -> ErrorContext:
         return ErrorContext("user", self._user_id)
@@ -161,8 +154,9 @@ class AsyncUser:
                 merge_conflict_enabled, "merge_conflict_enabled"
             ),
         }
+        context = ErrorContext("user", self._user_id, user_exists_on_409=True)
         data = await self._pipeline.request(
-            "PUT", api_path("users", self._user_id), body=body, context=self._context()
+            "PUT", api_path("users", self._user_id), body=body, context=context
         )
         self._adopt(user_from_wire(data))
 
@@ -402,7 +396,7 @@ class AsyncUser:
         if record is None:
             return {"user_id": self._user_id}
         return {
-            "user_id": record.user_id,
+            "user_id": record.custom_user_id,
             "metadata": record.metadata,
             "merge_conflict_enabled": record.merge_conflict_enabled,
             "created_at": format_datetime(record.created_at),

@@ -21,38 +21,66 @@ __all__ = [
 ]
 
 
-def require_id(value: object, name: str) -> str:
-    """Return ``value`` if it is a usable ID: a string that is neither empty nor blank."""
+def require_text(value: object, name: str) -> str:
+    """Return ``value`` if it is valid Unicode text with some non-blank content."""
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
     if not value.strip():
         raise ValidationError(f"{name} must be a non-empty string")
+    _require_unicode(value, name)
     return value
 
 
-def _check_json_object(value: object, name: str) -> None:
-    """Reject what JSON cannot carry faithfully: non-string keys, NaN/inf, unknown types."""
+require_id = require_text  # IDs are non-blank text; the path encoder escapes everything else
+
+
+MAX_JSON_DEPTH = 64
+
+
+def _json_copy(value: object, name: str, depth: int = 0) -> Any:
+    """A plain-JSON deep copy of ``value`` (dicts, lists, str, int, float, bool, None), or raise.
+
+    Refuses what JSON cannot carry faithfully: non-string keys, NaN/infinity, text that is
+    not valid Unicode (lone surrogates), other types, and nesting deeper than MAX_JSON_DEPTH
+    (which also catches self-referencing containers).
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels")
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, str):
+        _require_unicode(value, name)
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{name} cannot hold {value!r}: JSON has no such number")
+        return value
     if isinstance(value, Mapping):
+        copy: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(f"{name} keys must be strings, got {key!r}")
-            _check_json_object(item, name)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _check_json_object(item, name)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValidationError(f"{name} cannot hold {value!r}: JSON has no such number")
-    elif value is not None and not isinstance(value, (str, int, bool)):
-        raise ValidationError(f"{name} cannot hold a {type(value).__name__}: not JSON data")
+            _require_unicode(key, name)
+            copy[key] = _json_copy(item, name, depth + 1)
+        return copy
+    if isinstance(value, (list, tuple)):
+        return [_json_copy(item, name, depth + 1) for item in value]
+    raise ValidationError(f"{name} cannot hold a {type(value).__name__}: not JSON data")
+
+
+def _require_unicode(text: str, name: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{name} holds text that is not valid Unicode") from None
 
 
 def require_json_object(value: object, name: str) -> dict[str, Any]:
-    """Return a dict copy of ``value`` if it is a JSON object with string keys, else raise."""
+    """A plain deep copy of ``value`` if it is a JSON object with string keys, else raise."""
     if not isinstance(value, Mapping):
         raise ValidationError(f"{name} must be a dict (a JSON object), not {type(value).__name__}")
-    _check_json_object(value, name)
-    return dict(value)
+    copy: dict[str, Any] = _json_copy(value, name)
+    return copy
 
 
 def require_int(value: object, name: str, low: int, high: int | None = None) -> int:
@@ -97,13 +125,4 @@ def require_float(value: object, name: str, low: float, high: float) -> float:
         raise ValidationError(f"{name} must be a number, not {type(value).__name__}")
     if not low <= value <= high:
         raise ValidationError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def require_text(value: object, name: str) -> str:
-    """Return ``value`` if it is a string with some non-blank content."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
-    if not value.strip():
-        raise ValidationError(f"{name} must not be empty")
     return value
