@@ -67,7 +67,11 @@ class AsyncRecallrAI:
             raise ValidationError("No project ID: pass project_id=... or set RECALLRAI_PROJECT_ID")
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValidationError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < float("inf")
+        ):
             raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
+from datetime import timezone
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -16,6 +18,7 @@ from ._transport import TransportFailure
 __all__ = ["ErrorContext", "error_from_failure", "error_from_response", "parse_retry_after"]
 
 GATEWAY_NOT_FOUND = b"404 page not found"
+_DELTA_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 Resource = Literal["user", "session", "conflict", "memory"]
 BadRequest = Literal["session_state", "categories", "resolve"]
@@ -59,17 +62,15 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     if not value:
         return None
     value = value.strip()
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(value)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, seconds)
+    if when.tzinfo is None:  # HTTP dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _detail_text(detail: Any, default: str) -> str:
@@ -118,7 +119,7 @@ def error_from_response(
     else:
         is_json = True
     detail = payload.get("detail") if isinstance(payload, dict) else None
-    text = _detail_text(detail, f"HTTP {status}")
+    text = _detail_text(detail, "The server refused the request")
 
     if status == 401:
         return exc.AuthenticationError(
@@ -137,7 +138,7 @@ def error_from_response(
         )
     if status >= 500:
         return exc.InternalServerError(
-            _detail_text(detail, f"The server failed (HTTP {status})"),
+            _detail_text(detail, "The server failed"),
             http_status=status,
             detail=detail,
         )

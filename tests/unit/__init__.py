@@ -1,0 +1,1 @@
+"""Unit tests of the async core (respx-mocked; no network)."""
