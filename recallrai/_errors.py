@@ -6,8 +6,8 @@ import email.utils
 import json
 import re
 import time
-from datetime import timezone
 from collections.abc import Mapping
+from datetime import timezone
 from typing import Any, Literal
 
 import attrs
