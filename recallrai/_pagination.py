@@ -38,7 +38,12 @@ PageT = TypeVar("PageT", bound="Page[Any]")
 
 
 class PageSource(Protocol[T]):
-    """Fetches the page that starts at ``offset``, with the same filters and page size."""
+    """Fetches the page that starts at ``offset``, with the same filters and page size.
+
+    ``blocking`` sources (the sync facade's) implement :meth:`fetch`, the others :meth:`afetch`.
+    """
+
+    blocking: bool
 
     async def afetch(self, offset: int) -> Page[T]: ...
 
@@ -84,6 +89,8 @@ class Page(Generic[T]):
         return len(self.items)
 
     async def _aiter_all(self) -> AsyncIterator[T]:
+        if self._source.blocking:
+            raise TypeError("this page belongs to the sync client: iterate it with `for`")
         page: Page[T] = self
         while True:
             for item in page.items:
@@ -98,6 +105,8 @@ class Page(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         """Every item of this page and of all following pages (sync facade pages)."""
+        if not self._source.blocking:
+            raise TypeError("this page belongs to the async client: iterate it with `async for`")
         page: Page[T] = self
         while True:
             yield from page.items
@@ -156,12 +165,13 @@ class AsyncSource(Generic[T]):
     """Page source of the async core: awaits ``load(offset)``."""
 
     load: Callable[[int], Awaitable[Page[T]]]
+    blocking = False
 
     async def afetch(self, offset: int) -> Page[T]:
         return await self.load(offset)
 
     def fetch(self, offset: int) -> Page[T]:
-        raise TypeError("this page belongs to the async client: iterate it with `async for`")
+        raise NotImplementedError
 
 
 class AsyncPager(Generic[PageT, T]):

@@ -99,8 +99,10 @@ class _BlockingSource(PageSource[Any]):
         self._loop = loop
         self._inner = inner
 
+    blocking = True
+
     async def afetch(self, offset: int) -> Page[Any]:
-        raise TypeError("this page belongs to the sync client: iterate it with `for`")
+        raise NotImplementedError
 
     def fetch(self, offset: int) -> Page[Any]:
         page: Page[Any] = self._loop.call(self._inner.afetch, offset)

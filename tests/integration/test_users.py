@@ -232,8 +232,30 @@ def test_sync_pagination_over_1000_users(
     assert len(recallrai_emulator.requests) - before == 10
 
 
-def test_sync_page_cannot_be_async_iterated_and_vice_versa(sync_client: RecallrAI) -> None:
+def test_sync_page_iteration_walks_every_page(sync_client: RecallrAI) -> None:
     sync_client.create_user("one")
     sync_client.create_user("two")
     page = sync_client.list_users(limit=1)
     assert [u.user_id for u in page] == ["two", "one"]
+
+
+@pytest.mark.anyio
+async def test_async_page_refuses_plain_for(async_client: AsyncRecallrAI) -> None:
+    await async_client.create_user("only")
+    page = await async_client.list_users()
+    with pytest.raises(TypeError, match="async for"):
+        for _ in page:
+            pass
+    assert [u.user_id for u in page.users] == ["only"]
+
+
+def test_sync_page_refuses_async_for(sync_client: RecallrAI) -> None:
+    sync_client.create_user("only")
+    page = sync_client.list_users()
+
+    async def consume() -> None:
+        async for _ in page:
+            pass
+
+    with pytest.raises(TypeError, match="`for`"):
+        asyncio.run(consume())
