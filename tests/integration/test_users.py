@@ -8,10 +8,9 @@ from datetime import timezone
 
 import pytest
 
-from recallrai import NOT_LOADED, AsyncRecallrAI, RecallrAI
+from recallrai import NOT_LOADED, AsyncRecallrAI, RecallrAI, exceptions
 from recallrai.emulator import Emulator
 from recallrai.exceptions import (
-    ConnectionError,
     UserAlreadyExistsError,
     UserNotFoundError,
     ValidationError,
@@ -140,7 +139,7 @@ async def test_unknown_route_is_a_connection_error(recallrai_emulator: Emulator)
         recallrai_emulator.project_id,
         base_url=recallrai_emulator.base_url + "/wrong-prefix",
     ) as client:
-        with pytest.raises(ConnectionError) as caught:
+        with pytest.raises(exceptions.ConnectionError) as caught:
             await client.get_user("x")
     assert caught.value.http_status == 404
     assert "base_url" in caught.value.message
@@ -153,7 +152,9 @@ async def test_unknown_route_is_a_connection_error(recallrai_emulator: Emulator)
 async def test_requests_match_the_protocol(
     async_client: AsyncRecallrAI, recallrai_emulator: Emulator
 ) -> None:
-    user = await async_client.create_user("u 1/x", metadata={"name": "José", "n": [1, 2.5, None, True]}, merge_conflict_enabled=False)
+    user = await async_client.create_user(
+        "u 1/x", metadata={"name": "José", "n": [1, 2.5, None, True]}, merge_conflict_enabled=False
+    )
     await async_client.create_user("u2")
     await async_client.list_users(offset=5, limit=3, metadata_filter={"role": "admin"})
     await user.update()
@@ -168,9 +169,19 @@ async def test_requests_match_the_protocol(
             '{"custom_user_id":"u 1/x","metadata":{"name":"José","n":[1,2.5,null,true]},"merge_conflict_enabled":false}'.encode(),
         ),
         ("POST", "/api/v1/users", "", b'{"custom_user_id":"u2"}'),
-        ("GET", "/api/v1/users", "offset=5&limit=3&metadata_filter=%7B%22role%22%3A+%22admin%22%7D", b""),
+        (
+            "GET",
+            "/api/v1/users",
+            "offset=5&limit=3&metadata_filter=%7B%22role%22%3A+%22admin%22%7D",
+            b"",
+        ),
         ("PUT", "/api/v1/users/u%201%2Fx", "", b"{}"),
-        ("PUT", "/api/v1/users/u%201%2Fx", "", b'{"new_metadata":{"k":"v"},"new_custom_user_id":"u3","merge_conflict_enabled":false}'),
+        (
+            "PUT",
+            "/api/v1/users/u%201%2Fx",
+            "",
+            b'{"new_metadata":{"k":"v"},"new_custom_user_id":"u3","merge_conflict_enabled":false}',
+        ),
         ("DELETE", "/api/v1/users/u3", "", b""),
     ]
     for recorded in recallrai_emulator.requests:

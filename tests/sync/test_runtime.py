@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from recallrai import RecallrAI
+from recallrai import RecallrAI, exceptions
 from recallrai.emulator import Emulator
-from recallrai.exceptions import ConnectionError
 
 
 def loop_threads() -> list[threading.Thread]:
@@ -24,7 +23,9 @@ def make_client(emulator: Emulator, **options: object) -> RecallrAI:
     return RecallrAI(emulator.api_key, emulator.project_id, base_url=emulator.base_url, **options)  # type: ignore[arg-type]
 
 
-def test_close_stops_the_loop_thread_and_later_calls_fail_cleanly(recallrai_emulator: Emulator) -> None:
+def test_close_stops_the_loop_thread_and_later_calls_fail_cleanly(
+    recallrai_emulator: Emulator,
+) -> None:
     before = len(loop_threads())
     client = make_client(recallrai_emulator)
     assert len(loop_threads()) == before + 1
@@ -32,7 +33,7 @@ def test_close_stops_the_loop_thread_and_later_calls_fail_cleanly(recallrai_emul
     client.close()
     client.close()  # idempotent
     assert len(loop_threads()) == before
-    with pytest.raises(ConnectionError, match="closed"):
+    with pytest.raises(exceptions.ConnectionError, match="closed"):
         client.get_user("x")
 
 
