@@ -176,16 +176,14 @@ class MergeConflictAlreadyResolvedError(MergeConflictError):
     """The merge conflict was already resolved (or failed) and takes no more answers."""
 
 
-_LIST_TAIL = re.compile(r"(\[.*\])\s*\.?\s*$", re.DOTALL)
-
-
-def _parse_list(text: str) -> list[str]:
-    """Read the Python-repr list at the end of a server message; empty when it does not parse."""
-    match = _LIST_TAIL.search(text)
-    if match is None:
+def _parse_list(text: str, marker: str) -> list[str]:
+    """The Python-repr list of strings after the last ``marker``; empty when it does not parse."""
+    _, found, tail = text.rpartition(marker)
+    if not found:
         return []
+    tail = tail.strip().removesuffix(".").strip()
     try:
-        value = ast.literal_eval(match.group(1))
+        value = ast.literal_eval(tail)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return []
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
@@ -198,7 +196,7 @@ class MergeConflictInvalidQuestionsError(MergeConflictError):
 
     def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
         super().__init__(message, http_status=http_status, detail=detail)
-        self.invalid_questions: list[str] = _parse_list(message)
+        self.invalid_questions: list[str] = _parse_list(message, "original questions:")
 
 
 class MergeConflictMissingAnswersError(MergeConflictError):
@@ -206,11 +204,12 @@ class MergeConflictMissingAnswersError(MergeConflictError):
 
     def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
         super().__init__(message, http_status=http_status, detail=detail)
-        self.missing_questions: list[str] = _parse_list(message)
+        self.missing_questions: list[str] = _parse_list(message, "following questions:")
 
 
 _INVALID_ANSWER = re.compile(
-    r"Invalid answer '(?P<answer>.*?)' for question '(?P<question>.*?)'\.", re.DOTALL
+    r"Invalid answer '(?P<answer>.*)' for question '(?P<question>.*)'\. Valid options are:",
+    re.DOTALL,
 )
 
 
@@ -222,4 +221,4 @@ class MergeConflictInvalidAnswerError(MergeConflictError):
         match = _INVALID_ANSWER.search(message)
         self.answer: str | None = match.group("answer") if match else None
         self.question: str | None = match.group("question") if match else None
-        self.valid_options: list[str] = _parse_list(message)
+        self.valid_options: list[str] = _parse_list(message, "Valid options are:")
