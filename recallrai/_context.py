@@ -85,7 +85,7 @@ def _require_timezone(value: object) -> str:
     name = require_text(value, "timezone")
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         if zoneinfo.available_timezones():  # without a tz database, leave the check to the server
             raise exc.ValidationError(f"timezone must be an IANA name, got {name!r}") from None
     return name

@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler as AiohttpHandler
 
-from recallrai.emulator import _users
+from recallrai.emulator import _context, _memories, _merge_conflicts, _sessions, _users
 from recallrai.emulator._http import (
     ApiError,
     Query,
@@ -38,6 +38,10 @@ def build_router() -> Router:
     """The router with every supported resource area registered."""
     router = Router()
     _users.register(router)
+    _memories.register(router)
+    _merge_conflicts.register(router)
+    _sessions.register(router)
+    _context.register(router)
     return router
 
 
@@ -83,19 +87,25 @@ async def _dispatch(state: ServerState, router: Router, request: web.Request) ->
 
     try:
         with state.lock:
+            project = state.store.project(project_id)
+            # Background work of the emulated service (session processing) happens lazily here.
+            _sessions.advance_sessions(project)
             ctx = RequestContext(
                 method=request.method,
                 params=params,
                 query=Query(query_string),
                 body=body,
-                project=state.store.project(project_id),
+                project=project,
             )
-            return handler(ctx)
+            answer = handler(ctx)
     except ApiError as exc:
         return json_response(exc.status, {"detail": exc.detail})
     except Exception:
         logger.exception("emulator handler failed for %s %s", request.method, request.raw_path)
         return json_response(500, {"detail": "Internal Server Error"})
+    if isinstance(answer, web.StreamResponse):
+        return answer
+    return await answer(request)  # e.g. an event stream: runs without the store lock
 
 
 async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse:

@@ -11,11 +11,13 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from types import TracebackType
 
 from aiohttp import web
 
+from recallrai.emulator import _context, _sessions
 from recallrai.emulator._app import build_app
 from recallrai.emulator._state import Fault, RecordedRequest, ServerState
 from recallrai.emulator._store import Clock, utc_now
@@ -49,6 +51,18 @@ class Emulator:
 
     *clock* returns the current time (timezone-aware) for timestamps;
     *record_requests* turns the :attr:`requests` log off for long-running use.
+    *merge_conflicts_default* is the project setting for users whose
+    ``merge_conflict_enabled`` is null: ``True`` makes a contradicting fact
+    open a merge conflict, ``False`` (the default) makes it a new memory
+    version (rules in ``recallrai.emulator._memories``). It survives
+    :meth:`reset`.
+
+    Sessions and context (rules in ``recallrai.emulator._sessions`` and
+    ``recallrai.emulator._context``): a processed session stays
+    ``processing`` for *processing_delay* seconds of emulator time (see
+    :meth:`now`, :meth:`advance_clock`, :meth:`settle`); a context stream
+    waits *stream_event_delay* seconds between its events. Both survive
+    :meth:`reset`.
     """
 
     def __init__(
@@ -61,7 +75,12 @@ class Emulator:
         api_keys: Iterable[str] | None = None,
         clock: Clock = utc_now,
         record_requests: bool = True,
+        merge_conflicts_default: bool = False,
+        processing_delay: float = 0.05,
+        stream_event_delay: float = 0.01,
     ) -> None:
+        if not processing_delay >= 0 or not stream_event_delay >= 0:
+            raise ValueError("processing_delay and stream_event_delay must be >= 0")
         keys = None if api_keys is None else tuple(api_keys)
         if keys is not None:
             if not keys:
@@ -77,7 +96,14 @@ class Emulator:
         self.host = host
         self._requested_port = port
         self._port: int | None = None
-        self._state = ServerState(api_keys=keys, clock=clock, record_requests=record_requests)
+        self._state = ServerState(
+            api_keys=keys,
+            clock=clock,
+            record_requests=record_requests,
+            merge_conflicts_default=merge_conflicts_default,
+        )
+        self._state.store.session_control.processing_delay = processing_delay
+        self._state.store.session_control.stream_event_delay = stream_event_delay
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
@@ -102,6 +128,11 @@ class Emulator:
     def running(self) -> bool:
         return self._runner is not None
 
+    @property
+    def merge_conflicts_default(self) -> bool:
+        """The project-wide merge-conflict setting given to the constructor."""
+        return self._state.store.merge_conflicts_default
+
     # -- request log, reset, faults ------------------------------------------
 
     @property
@@ -118,8 +149,77 @@ class Emulator:
         return requests[-1]
 
     def reset(self) -> None:
-        """Forget all data, recorded requests and pending faults."""
+        """Forget all data, recorded requests and pending faults; also rewind
+        :meth:`advance_clock`, open the stream gate, zero the stream counters
+        and drop queued stream outcomes."""
         self._state.reset()
+
+    # -- time, session processing and context streams --------------------------
+
+    def now(self) -> datetime:
+        """The emulator's current time (its clock plus :meth:`advance_clock` offsets)."""
+        return self._state.store.now()
+
+    @property
+    def processing_delay(self) -> float:
+        """Seconds of emulator time a processed session stays ``processing``
+        (settable; applies to sessions processed afterwards)."""
+        return self._state.store.session_control.processing_delay
+
+    @processing_delay.setter
+    def processing_delay(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError("processing_delay must be >= 0")
+        self._state.store.session_control.processing_delay = seconds
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's time forward by *seconds* (>= 0), e.g. to make
+        idle sessions auto-process; the effect shows on the next request."""
+        if not seconds >= 0:
+            raise ValueError("the clock only moves forward")
+        with self._state.lock:
+            self._state.store.clock_offset += timedelta(seconds=seconds)
+
+    def settle(self) -> None:
+        """Finish every due and every running session processing at once."""
+        _sessions.settle(self._state.store)
+
+    @staticmethod
+    def system_prompt(recall_strategy: str) -> str:
+        """The system prompt the emulator serves for *recall_strategy*."""
+        return _context.system_prompt(str(recall_strategy))
+
+    def hold_streams(self) -> None:
+        """Make context streams stop after their first event until
+        :meth:`release_streams` (waiting without blocking the server)."""
+        self._state.store.session_control.gate.hold()
+
+    def release_streams(self) -> None:
+        """Let held context streams (and later ones) run to their end."""
+        self._state.store.session_control.gate.release()
+
+    def fail_next_stream(self, error_message: str = "Context retrieval failed") -> None:
+        """End the next context stream with ``{"is_final": true, "error_message": ...}``."""
+        self._state.store.session_control.queue_outcome("fail", error_message)
+
+    def truncate_next_stream(self) -> None:
+        """End the next context stream after its progress events, without a final event."""
+        self._state.store.session_control.queue_outcome("truncate")
+
+    @property
+    def streams_started(self) -> int:
+        """Context streams whose response has started (since the last :meth:`reset`)."""
+        return self._state.store.session_control.streams_started
+
+    @property
+    def streams_completed(self) -> int:
+        """Context streams that sent everything and ended normally."""
+        return self._state.store.session_control.streams_completed
+
+    @property
+    def streams_disconnected(self) -> int:
+        """Context streams cut short because the client went away."""
+        return self._state.store.session_control.streams_disconnected
 
     def inject_fault(
         self,
@@ -208,6 +308,7 @@ class Emulator:
             access_log=None,
             handle_signals=False,
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            handler_cancellation=True,  # a client that goes away cancels its stream at once
         )
         await runner.setup()
         try:
@@ -224,6 +325,7 @@ class Emulator:
         runner, self._runner = self._runner, None
         self._port = None
         if runner is not None:
+            self.release_streams()  # held streams would otherwise stall the graceful shutdown
             await runner.cleanup()
 
     async def __aenter__(self) -> Emulator:

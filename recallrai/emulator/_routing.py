@@ -10,17 +10,26 @@ ordinary segment and ``//`` yields an empty segment, which matches no route.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import attrs
 from aiohttp import web
 
 from recallrai.emulator._http import RequestContext
 
-__all__ = ["Handler", "Route", "Router", "split_raw_path"]
+__all__ = ["AsyncResponder", "Handler", "Route", "Router", "split_raw_path"]
 
-Handler = Callable[[RequestContext], web.Response]
-"""Handlers are synchronous; the dispatcher runs them with the store lock held."""
+AsyncResponder = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An answer still to be produced asynchronously (e.g. a Server-Sent-Events stream)."""
+
+Handler = Callable[[RequestContext], "web.StreamResponse | AsyncResponder"]
+"""Handlers are synchronous; the dispatcher runs them with the store lock held.
+
+A handler returns its response, or an :data:`AsyncResponder` that the
+dispatcher then awaits *after* releasing the lock (it must not touch the
+store; it gets what it needs from the handler, and handles its own errors once
+it has started the response).
+"""
 
 
 def split_raw_path(raw_path: str) -> list[str] | None:

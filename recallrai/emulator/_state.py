@@ -72,8 +72,9 @@ class ServerState:
         api_keys: Iterable[str] | None = None,
         clock: Clock = utc_now,
         record_requests: bool = True,
+        merge_conflicts_default: bool = False,
     ) -> None:
-        self.store = Store(clock)
+        self.store = Store(clock, merge_conflicts_default=merge_conflicts_default)
         self.lock = self.store.lock
         self.api_keys: frozenset[str] | None = None if api_keys is None else frozenset(api_keys)
         self.record_requests = record_requests

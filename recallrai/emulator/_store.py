@@ -17,12 +17,17 @@ import copy
 import itertools
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from recallrai.emulator._http import ApiError
+from recallrai.emulator._sessions_store import SessionControl
+
+if TYPE_CHECKING:
+    from recallrai.emulator._memories import ConflictRecord, MemoryRecord
+    from recallrai.emulator._sessions_store import SessionRecord
 
 __all__ = ["Clock", "ProjectStore", "Store", "UserRecord", "json_equal", "utc_now"]
 
@@ -70,6 +75,12 @@ class UserRecord:
     last_active_at: datetime
     seq: int
     """Insertion order inside the project; breaks creation-time ties."""
+    memories: dict[str, MemoryRecord] = attrs.field(factory=dict)
+    """Every stored memory version by ``memory_id`` (see ``_memories``)."""
+    merge_conflicts: dict[str, ConflictRecord] = attrs.field(factory=dict)
+    """Merge conflicts by ID (see ``_memories``)."""
+    sessions: dict[str, SessionRecord] = attrs.field(factory=dict)
+    """Sessions (with their messages) by ID (see ``_sessions``)."""
 
 
 @attrs.define(eq=False)
@@ -78,6 +89,10 @@ class ProjectStore:
 
     clock: Clock
     users: dict[str, UserRecord] = attrs.field(factory=dict)
+    merge_conflicts_default: bool = False
+    """Whether users whose ``merge_conflict_enabled`` is null get merge conflicts."""
+    session_control: SessionControl = attrs.field(factory=SessionControl)
+    """Emulator-wide session settings and stream controls (shared by all projects)."""
     _seq: itertools.count[int] = attrs.field(factory=itertools.count, init=False)
 
     def next_seq(self) -> int:
@@ -160,19 +175,39 @@ class ProjectStore:
 class Store:
     """Every project's data, created on first use, plus the lock guarding it."""
 
-    def __init__(self, clock: Clock = utc_now) -> None:
+    def __init__(self, clock: Clock = utc_now, *, merge_conflicts_default: bool = False) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        """The base clock; the emulator's time is :meth:`now` (base + ``clock_offset``)."""
+        self.clock_offset = timedelta(0)
+        self.merge_conflicts_default = merge_conflicts_default
+        self.session_control = SessionControl()
         self._projects: dict[str, ProjectStore] = {}
+
+    def now(self) -> datetime:
+        """The emulator's current time: the base clock moved forward by ``clock_offset``."""
+        return self.clock() + self.clock_offset
+
+    def projects(self) -> list[ProjectStore]:
+        """Every project created so far."""
+        with self.lock:
+            return list(self._projects.values())
 
     def project(self, project_id: str) -> ProjectStore:
         with self.lock:
             project = self._projects.get(project_id)
             if project is None:
-                project = ProjectStore(clock=self.clock)
+                project = ProjectStore(
+                    clock=self.now,
+                    merge_conflicts_default=self.merge_conflicts_default,
+                    session_control=self.session_control,
+                )
                 self._projects[project_id] = project
             return project
 
     def reset(self) -> None:
+        """Forget every project, rewind ``clock_offset`` and reset the session controls."""
         with self.lock:
             self._projects.clear()
+            self.clock_offset = timedelta(0)
+            self.session_control.reset()

@@ -18,7 +18,9 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def async_client(recallrai_emulator: Emulator, transport: str) -> AsyncIterator[AsyncRecallrAI]:
+async def async_client(
+    recallrai_emulator: Emulator, transport: str
+) -> AsyncIterator[AsyncRecallrAI]:
     async with AsyncRecallrAI(
         recallrai_emulator.api_key,
         recallrai_emulator.project_id,

@@ -18,7 +18,7 @@ import pytest
 from recallrai.emulator import Emulator
 
 SNIPPETS = [
-    '''
+    """
 from recallrai import RecallrAI
 
 client = RecallrAI(
@@ -41,8 +41,8 @@ user = client.create_user(
 )
 print(f"Created user: {user.user_id}")
 print(f"Metadata: {user.metadata}")
-''',
-    '''
+""",
+    """
 # List users with pagination
 users = client.list_users(
     offset=0,
@@ -59,13 +59,13 @@ if users.has_more():
         offset=users.next_offset(),
         limit=20
     )
-''',
-    '''
+""",
+    """
 # Refresh to get latest data
 user.refresh()
 print(f"Refreshed at: {user.last_active_at}")
 print(f"Current metadata: {user.metadata}")
-''',
+""",
     '''
 # Migrate user ID (e.g., from temporary to permanent ID)
 def migrate_user_id(user, new_id):
@@ -79,7 +79,7 @@ def migrate_user_id(user, new_id):
 temp_user = client.get_user("temp_guest_123")
 permanent_user = migrate_user_id(temp_user, "registered_user_456")
 ''',
-    '''
+    """
 from recallrai.exceptions import UserNotFoundError
 
 try:
@@ -87,8 +87,8 @@ try:
 except UserNotFoundError as e:
     print(f"User not found: {e.message}")
     # Handle appropriately (e.g., create user, show error)
-''',
-    '''
+""",
+    """
 from recallrai.exceptions import UserAlreadyExistsError
 
 try:
@@ -97,8 +97,8 @@ except UserAlreadyExistsError as e:
     print(f"User already exists: {e.message}")
     # Handle appropriately (get existing user instead)
     user = client.get_user("alice_123")
-''',
-    '''
+""",
+    """
 from recallrai.exceptions import ValidationError
 
 try:
@@ -106,15 +106,15 @@ try:
     user = client.create_user("")  # Empty user_id
 except ValidationError as e:
     print(f"Invalid data: {e.message}")
-''',
+""",
 ]
 
 # The guide's project is "your_project_id"; its "temp_guest_123" exists before the migration runs.
-SETUP = '''
+SETUP = """
 from recallrai import RecallrAI
 with RecallrAI(api_key="rai_setup", project_id="your_project_id") as setup:
     setup.create_user("temp_guest_123")
-'''
+"""
 
 
 def run_snippets(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], str]:
@@ -138,7 +138,10 @@ def test_every_guide_snippet_runs_as_written(
     namespace, out = run_snippets(capsys)
 
     assert "Created user: bob_456" in out
-    assert "Metadata: {'name': 'Bob Smith', 'email': 'bob@example.com', 'plan': 'premium', 'signup_date': '2024-01-15'}" in out
+    assert (
+        "Metadata: {'name': 'Bob Smith', 'email': 'bob@example.com', 'plan': 'premium', 'signup_date': '2024-01-15'}"
+        in out
+    )
     assert "Total users: 3" in out and "Retrieved: 3 users" in out
     assert "Migrated user from temp_guest_123 to registered_user_456" in out
     assert "User not found: User nonexistent_user not found" in out

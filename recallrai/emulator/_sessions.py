@@ -1,0 +1,411 @@
+"""Sessions and messages (PROTOCOL.md §5.2, §12): the handlers and the
+session lifecycle.
+
+Lifecycle. A session is created ``pending`` and accepts messages only then.
+``process`` moves it to ``processing`` with a deadline of
+``processing_delay`` seconds of emulator time; a pending session whose
+``last_activity_at + auto_process_after_seconds`` has passed starts
+processing by itself at that moment, with its deadline counted from then.
+Nothing runs in the background: every request (and :func:`settle`) first
+calls :func:`advance_sessions`, which starts due auto-processing and
+finishes every session whose deadline has passed, in deadline order. A
+finished session is ``processed`` and handed to
+``_memories.process_session`` (which turns its user messages into memories);
+should that raise, the session ends ``failed``. ``last_activity_at`` is the
+creation time or the time of the latest message.
+
+Create-session defaults: a missing ``auto_process_after_seconds`` is 600
+(smaller values are a 422), missing or null ``metadata`` is ``{}``, and
+``custom_created_at_utc`` (ISO 8601 with a zero UTC offset, ``Z`` accepted)
+only sets ``created_at``: the idle timer starts at the real creation.
+Message timestamps are the emulator's time of arrival.
+
+Checks run in FastAPI's order: body and query validation (422) first, then
+the user (``User <id> not found``), then the session (``Session <id> not
+found``), then the session's state (400 naming the status). The user's
+``last_active_at`` is bumped by creating, updating, deleting, processing a
+session and by adding a message.
+
+Ordering: sessions newest first by creation (creation order breaks ties); a
+session's messages oldest first; the last-N messages of a user are the N
+most recent across sessions, returned oldest first.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from recallrai.emulator import _memories
+from recallrai.emulator._http import (
+    ApiError,
+    RequestContext,
+    Validator,
+    format_timestamp,
+    json_response,
+    no_content,
+    parse_json_object_body,
+)
+from recallrai.emulator._sessions_store import (
+    FAILED,
+    PENDING,
+    PROCESSED,
+    PROCESSING,
+    SESSION_STATUSES,
+    MessageRecord,
+    SessionRecord,
+)
+from recallrai.emulator._store import metadata_matches
+
+if TYPE_CHECKING:
+    from recallrai.emulator._routing import Router
+    from recallrai.emulator._store import ProjectStore, Store, UserRecord
+
+__all__ = [
+    "advance_sessions",
+    "find_session",
+    "message_json",
+    "register",
+    "session_json",
+    "settle",
+]
+
+logger = logging.getLogger("recallrai.emulator")
+
+MIN_AUTO_PROCESS_SECONDS = 600
+SESSIONS_LIST_MAX_LIMIT = 100
+MESSAGES_LIST_MAX_LIMIT = 100
+LAST_MESSAGES_MAX = 100
+ROLES = ("user", "assistant")
+
+
+def register(router: Router) -> None:
+    """Add the sessions and messages routes to *router*."""
+    sessions = "/api/v1/users/{user_id}/sessions"
+    one = sessions + "/{session_id}"
+    router.add("POST", sessions, create_session)
+    router.add("GET", sessions, list_sessions)
+    router.add("GET", one, get_session)
+    router.add("PUT", one, update_session)
+    router.add("DELETE", one, delete_session)
+    router.add("POST", one + "/add-message", add_message)
+    router.add("GET", one + "/messages", list_messages)
+    router.add("POST", one + "/process", process_session)
+    router.add("GET", "/api/v1/users/{user_id}/messages", last_messages)
+
+
+# -- wire forms ---------------------------------------------------------------
+
+
+def session_json(session: SessionRecord) -> dict[str, Any]:
+    """The wire form of a session (bare; single-session answers wrap it)."""
+    return {
+        "session_id": session.session_id,
+        "status": session.status,
+        "created_at": format_timestamp(session.created_at),
+        "metadata": session.metadata,
+    }
+
+
+def message_json(message: MessageRecord) -> dict[str, Any]:
+    """The wire form of a session message."""
+    return {
+        "role": message.role,
+        "content": message.content,
+        "timestamp": format_timestamp(message.timestamp),
+    }
+
+
+# -- lifecycle ------------------------------------------------------------------
+
+
+def _start_processing(project: ProjectStore, session: SessionRecord, at: datetime) -> None:
+    session.status = PROCESSING
+    delay = timedelta(seconds=project.session_control.processing_delay)
+    session.processing_deadline = at + delay
+
+
+def _finish(project: ProjectStore, user: UserRecord, session: SessionRecord, at: datetime) -> None:
+    session.status = PROCESSED
+    session.processing_deadline = None
+    try:
+        _memories.process_session(project, user, session, at)
+    except Exception:
+        logger.exception("processing session %s failed", session.session_id)
+        session.status = FAILED
+
+
+def advance_sessions(project: ProjectStore, *, finish_all: bool = False) -> None:
+    """Bring every session of *project* up to the emulator's current time.
+
+    Pending sessions idle for their ``auto_process_after_seconds`` start
+    processing (as of the moment they became due); processing sessions whose
+    deadline has passed (every processing session with *finish_all*) become
+    processed, oldest deadline first. Call with the store lock held.
+    """
+    now = project.clock()
+    finishing: list[tuple[datetime, int, UserRecord, SessionRecord]] = []
+    for user in project.users.values():
+        for session in user.sessions.values():
+            if session.status == PENDING:
+                due = session.auto_process_due()
+                if due is not None and due <= now:
+                    _start_processing(project, session, due)
+            if session.status == PROCESSING:
+                deadline = session.processing_deadline or now
+                if finish_all or deadline <= now:
+                    finishing.append((deadline, session.seq, user, session))
+    finishing.sort(key=lambda item: (item[0], item[1]))
+    for deadline, _, user, session in finishing:
+        _finish(project, user, session, min(deadline, now))
+
+
+def settle(store: Store) -> None:
+    """Finish all due and all running processing now, in every project."""
+    with store.lock:
+        for project in store.projects():
+            advance_sessions(project, finish_all=True)
+
+
+def find_session(ctx: RequestContext) -> tuple[UserRecord, SessionRecord]:
+    """The user and session named by the path (404 for either, user first)."""
+    user = ctx.project.get_user(ctx.params["user_id"])
+    session_id = ctx.params["session_id"]
+    session = user.sessions.get(session_id)
+    if session is None:
+        raise ApiError(404, f"Session {session_id} not found")
+    return user, session
+
+
+# -- body fields ------------------------------------------------------------------
+
+
+def _object_field(validator: Validator, body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        validator.add(("body", key), "Input should be a valid dictionary", "dict_type")
+        return None
+    return value
+
+
+def _auto_process_field(validator: Validator, body: dict[str, Any]) -> int:
+    key = "auto_process_after_seconds"
+    value = body.get(key)
+    if value is None:
+        return MIN_AUTO_PROCESS_SECONDS
+    if isinstance(value, bool) or not isinstance(value, int):
+        validator.add(("body", key), "Input should be a valid integer", "int_type")
+        return MIN_AUTO_PROCESS_SECONDS
+    if value < MIN_AUTO_PROCESS_SECONDS:
+        validator.add(
+            ("body", key),
+            f"Input should be greater than or equal to {MIN_AUTO_PROCESS_SECONDS}",
+            "greater_than_equal",
+        )
+    return value
+
+
+def parse_utc_timestamp(text: str) -> datetime | None:
+    """An ISO 8601 timestamp with a zero UTC offset (``Z`` or ``+00:00``), else ``None``."""
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.utcoffset() != timedelta(0):
+        return None
+    return value.astimezone(timezone.utc)
+
+
+def _created_at_field(validator: Validator, body: dict[str, Any]) -> datetime | None:
+    key = "custom_created_at_utc"
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        validator.add(("body", key), "Input should be a valid string", "string_type")
+        return None
+    parsed = parse_utc_timestamp(value)
+    if parsed is None:
+        validator.add(
+            ("body", key),
+            "Input should be an ISO 8601 timestamp with a zero UTC offset",
+            "datetime_parsing",
+        )
+    return parsed
+
+
+# -- handlers ------------------------------------------------------------------------
+
+
+def create_session(ctx: RequestContext) -> web.Response:
+    body = parse_json_object_body(ctx.body)
+    validator = Validator()
+    auto_process = _auto_process_field(validator, body)
+    metadata = _object_field(validator, body, "metadata")
+    created_at = _created_at_field(validator, body)
+    validator.raise_if_errors()
+    user = ctx.project.get_user(ctx.params["user_id"])
+    now = ctx.project.clock()
+    session = SessionRecord(
+        session_id=str(uuid.uuid4()),
+        status=PENDING,
+        created_at=created_at or now,
+        metadata=metadata or {},
+        auto_process_after_seconds=auto_process,
+        last_activity_at=now,
+        seq=ctx.project.next_seq(),
+    )
+    user.sessions[session.session_id] = session
+    user.last_active_at = now
+    return json_response(201, {"session": session_json(session)})
+
+
+def get_session(ctx: RequestContext) -> web.Response:
+    _, session = find_session(ctx)
+    return json_response(200, {"session": session_json(session)})
+
+
+def list_sessions(ctx: RequestContext) -> web.Response:
+    validator = Validator()
+    offset = ctx.query.int_param(validator, "offset", 0, ge=0)
+    limit = ctx.query.int_param(validator, "limit", 10, ge=1, le=SESSIONS_LIST_MAX_LIMIT)
+    metadata_filter = ctx.query.json_object_param(validator, "metadata_filter")
+    statuses = ctx.query.get_all("status_filter")
+    for index, status in enumerate(statuses):
+        if status not in SESSION_STATUSES:
+            expected = ", ".join(f"'{value}'" for value in SESSION_STATUSES)
+            validator.add(("query", "status_filter", index), f"Input should be {expected}", "enum")
+    validator.raise_if_errors()
+    user = ctx.project.get_user(ctx.params["user_id"])
+    matches = [
+        session
+        for session in user.sessions.values()
+        if (not statuses or session.status in statuses)
+        and (metadata_filter is None or metadata_matches(session.metadata, metadata_filter))
+    ]
+    matches.sort(key=lambda session: (session.created_at, session.seq), reverse=True)
+    page = matches[offset : offset + limit]
+    return json_response(
+        200,
+        {
+            "sessions": [session_json(session) for session in page],
+            "total": len(matches),
+            "has_more": offset + len(page) < len(matches),
+        },
+    )
+
+
+def update_session(ctx: RequestContext) -> web.Response:
+    body = parse_json_object_body(ctx.body)
+    validator = Validator()
+    new_metadata = _object_field(validator, body, "new_metadata")
+    validator.raise_if_errors()
+    user, session = find_session(ctx)
+    if new_metadata is not None:
+        session.metadata = new_metadata
+        user.last_active_at = ctx.project.clock()
+    return json_response(200, {"session": session_json(session)})
+
+
+def delete_session(ctx: RequestContext) -> web.Response:
+    user, session = find_session(ctx)
+    del user.sessions[session.session_id]
+    delete_data = getattr(_memories, "delete_session_data", None)
+    if delete_data is not None:
+        delete_data(user, session.session_id)
+    user.last_active_at = ctx.project.clock()
+    return no_content()
+
+
+def _refuse_unless_pending(session: SessionRecord, action: str) -> None:
+    if session.status != PENDING:
+        raise ApiError(400, f"Cannot {action} session with status {session.status}")
+
+
+def add_message(ctx: RequestContext) -> web.Response:
+    body = parse_json_object_body(ctx.body)
+    validator = Validator()
+    content = body.get("message")
+    if content is None:
+        validator.add(("body", "message"), "Field required", "missing")
+    elif not isinstance(content, str):
+        validator.add(("body", "message"), "Input should be a valid string", "string_type")
+    elif not content.strip():
+        validator.add(("body", "message"), "Message must not be empty", "value_error")
+    role = body.get("role")
+    if role is None:
+        validator.add(("body", "role"), "Field required", "missing")
+    elif role not in ROLES:
+        validator.add(("body", "role"), "Input should be 'user' or 'assistant'", "enum")
+    validator.raise_if_errors()
+    assert isinstance(content, str) and isinstance(role, str)
+    user, session = find_session(ctx)
+    _refuse_unless_pending(session, "add message to")
+    now = ctx.project.clock()
+    session.messages.append(
+        MessageRecord(role=role, content=content, timestamp=now, seq=ctx.project.next_seq())
+    )
+    session.last_activity_at = now
+    user.last_active_at = now
+    return json_response(200, {"message": "Message added successfully"})
+
+
+def list_messages(ctx: RequestContext) -> web.Response:
+    validator = Validator()
+    offset = ctx.query.int_param(validator, "offset", 0, ge=0)
+    limit = ctx.query.int_param(validator, "limit", 50, ge=1, le=MESSAGES_LIST_MAX_LIMIT)
+    validator.raise_if_errors()
+    _, session = find_session(ctx)
+    page = session.messages[offset : offset + limit]
+    total = len(session.messages)
+    return json_response(
+        200,
+        {
+            "messages": [message_json(message) for message in page],
+            "total": total,
+            "has_more": offset + len(page) < total,
+        },
+    )
+
+
+def process_session(ctx: RequestContext) -> web.Response:
+    # The body is empty (Content-Length: 0) and is never parsed.
+    user, session = find_session(ctx)
+    _refuse_unless_pending(session, "process")
+    now = ctx.project.clock()
+    _start_processing(ctx.project, session, now)
+    user.last_active_at = now
+    return json_response(200, {"message": "Session processing started"})
+
+
+def last_messages(ctx: RequestContext) -> web.Response:
+    validator = Validator()
+    if ctx.query.get("limit") is None:
+        validator.add(("query", "limit"), "Field required", "missing")
+    limit = ctx.query.int_param(validator, "limit", 0, ge=1, le=LAST_MESSAGES_MAX)
+    validator.raise_if_errors()
+    user = ctx.project.get_user(ctx.params["user_id"])
+    tagged = [
+        (message, session.session_id)
+        for session in user.sessions.values()
+        for message in session.messages
+    ]
+    tagged.sort(key=lambda item: (item[0].timestamp, item[0].seq))
+    recent = tagged[-limit:]
+    return json_response(
+        200,
+        {
+            "messages": [
+                {**message_json(message), "session_id": session_id}
+                for message, session_id in recent
+            ]
+        },
+    )
