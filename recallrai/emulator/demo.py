@@ -1,16 +1,33 @@
-"""A tour of the SDK against an emulator started for the occasion: ``python -m recallrai.emulator.demo``.
+"""The whole story against an emulator started for the occasion: ``python -m recallrai.emulator.demo``.
 
-It walks the users' guide in the blocking style, then the same flow with
-``AsyncRecallrAI`` and ``await``, over real HTTP on loopback.
+It walks the users' guide in the blocking style and again with ``AsyncRecallrAI``
+and ``await``; then a conversation: session, messages, context (plain and
+streamed), processing into memories, a new version of a memory, and a merge
+conflict answered by the user. Everything goes over real HTTP on loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
-from recallrai import AsyncRecallrAI, RecallrAI
+from recallrai import (
+    AsyncRecallrAI,
+    AsyncSession,
+    MergeConflictAnswer,
+    RecallrAI,
+    RecallStrategy,
+    Session,
+    SessionStatus,
+)
 from recallrai.emulator import Emulator
-from recallrai.exceptions import UserAlreadyExistsError, UserNotFoundError, ValidationError
+from recallrai.exceptions import (
+    InvalidSessionStateError,
+    MergeConflictInvalidAnswerError,
+    UserAlreadyExistsError,
+    UserNotFoundError,
+    ValidationError,
+)
 
 
 def blocking_tour(base_url: str) -> None:
@@ -77,11 +94,92 @@ async def async_tour(base_url: str) -> None:
             print(f"Deleted: {error.message}")
 
 
+async def conversation_tour(base_url: str) -> None:
+    print("== a conversation: session, messages, context ==")
+    async with AsyncRecallrAI(
+        api_key="rai_demo_key", project_id="demo-chat", base_url=base_url
+    ) as client:
+        user = await client.create_user("frank")
+        earlier = await user.create_session(metadata={"topic": "intro"})
+        await earlier.add_message("user", "I love sushi. I live in Paris.")
+        await earlier.process()
+        await _wait_processed_async(earlier)
+
+        session = await user.create_session()
+        await session.add_message("user", "Any dinner ideas? Something like sushi maybe.")
+        await session.add_message("assistant", "Let me think about what you like.")
+        context = await session.get_context(last_n_messages=5, include_metadata_ids=True)
+        assert context.context is not None and context.metadata is not None
+        print(f"Context ({context.metadata.recall_strategy_used.value}):")
+        print(context.context.split("\n\n\n", 1)[-1])  # without the system prompt
+        async for event in session.get_context_stream(recall_strategy=RecallStrategy.LOW_LATENCY):
+            print("stream:", "final" if event.is_final else event.status_update_message)
+        print("last messages:", [m.content for m in await user.get_last_n_messages(3)])
+
+
+async def _wait_processed_async(session: AsyncSession) -> None:
+    for _ in range(100):
+        await session.refresh()
+        if session.status in (SessionStatus.PROCESSED, SessionStatus.FAILED):
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("session was not processed")
+
+
+def _wait_processed(session: Session) -> None:
+    for _ in range(100):
+        session.refresh()
+        if session.status in (SessionStatus.PROCESSED, SessionStatus.FAILED):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("session was not processed")
+
+
+def _tell(user_session: Session, text: str) -> None:
+    user_session.add_message("user", text)
+    user_session.process()
+    _wait_processed(user_session)
+
+
+def memory_tour(base_url: str) -> None:
+    print("== memories and merge conflicts ==")
+    with RecallrAI(api_key="rai_demo_key", project_id="demo-memory", base_url=base_url) as client:
+        gina = client.create_user("gina", merge_conflict_enabled=False)
+        first = gina.create_session()
+        _tell(first, "I work at Acme. My favourite drink is coffee.")
+        try:
+            first.add_message("user", "One more thing")
+        except InvalidSessionStateError as error:
+            print(f"Late message refused: {error.message}")
+        for memory in gina.list_memories():
+            print(f"memory: {memory.content} {memory.categories}")
+        _tell(gina.create_session(), "I work at Globex.")
+        job = next(m for m in gina.list_memories(categories=["work"]) if "Globex" in m.content)
+        history = [(v.content, v.expiration_reason) for v in job.previous_versions or []]
+        print(f"new version {job.version_number} of the job memory; history: {history}")
+
+        gina.update(merge_conflict_enabled=True)
+        _tell(gina.create_session(), "My favourite drink is tea.")
+        conflict = gina.list_merge_conflicts().conflicts[0]
+        question = conflict.clarifying_questions[0]
+        print(f"conflict: {question.question} {question.options}")
+        try:
+            conflict.resolve([MergeConflictAnswer(question.question, "lemonade")])
+        except MergeConflictInvalidAnswerError as error:
+            print(f"refused answer {error.answer!r}; valid options: {error.valid_options}")
+        conflict.resolve([MergeConflictAnswer(question.question, question.options[1])])
+        print(f"conflict {conflict.status.value}; now remembered:")
+        for memory in gina.list_memories(categories=["food_preferences"]):
+            print(f"  {memory.content} (version {memory.version_number})")
+
+
 def main() -> None:
     with Emulator().run_in_thread() as emulator:
         print(f"Emulator listening on {emulator.base_url}")
         blocking_tour(emulator.base_url)
         asyncio.run(async_tour(emulator.base_url))
+        asyncio.run(conversation_tour(emulator.base_url))
+        memory_tour(emulator.base_url)
     print("Demo finished.")
 
 
