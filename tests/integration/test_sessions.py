@@ -665,3 +665,106 @@ def test_sync_stream_errors_and_validation(
     with pytest.raises(ValidationError):
         user.get_last_n_messages(101)
     assert len(emu.requests) == sent
+
+
+@pytest.mark.anyio
+async def test_session_requests_match_the_protocol(
+    async_client: AsyncRecallrAI, recallrai_emulator: Emulator
+) -> None:
+    """Method, path, query and body of every sessions/context call, byte for byte (§5.2, §5.3)."""
+    from datetime import datetime, timezone
+
+    user = await async_client.create_user("u1")
+    session = await user.create_session()
+    await user.create_session(
+        1800, {"type": "chat"}, datetime(2025, 6, 15, 14, 30, tzinfo=timezone.utc)
+    )
+    await user.list_sessions(
+        offset=1, limit=2, metadata_filter={"type": "chat"}, status_filter=["pending", "processing"]
+    )
+    await session.add_message("user", 'Hello! "quoted" é')
+    await session.get_messages()
+    await session.update()
+    await session.update(new_metadata={"k": "v"})
+    await session.get_context(include_system_prompt=False)
+    await session.get_context(
+        recall_strategy="low_latency",
+        min_top_k=10,
+        max_top_k=100,
+        memories_threshold=0.25,
+        summaries_threshold=0.8,
+        last_n_messages=20,
+        last_n_summaries=5,
+        timezone="America/Los_Angeles",
+        include_system_prompt=False,
+        include_metadata_ids=True,
+    )
+    events = [e async for e in session.get_context_stream(include_system_prompt=False)]
+    assert events[-1].is_final
+    await user.get_last_n_messages(5)
+    await session.process()
+    await session.delete()
+
+    sid = session.session_id
+    base = f"/api/v1/users/u1/sessions/{sid}"
+    context_query = (
+        "recall_strategy=balanced&min_top_k=15&max_top_k=50&memories_threshold=0.6"
+        "&summaries_threshold=0.5&include_system_prompt=false&include_metadata_ids=false"
+    )
+    expected = [
+        (
+            "POST",
+            "/api/v1/users/u1/sessions",
+            "",
+            b'{"auto_process_after_seconds":600,"metadata":{}}',
+        ),
+        (
+            "POST",
+            "/api/v1/users/u1/sessions",
+            "",
+            b'{"auto_process_after_seconds":1800,"metadata":{"type":"chat"},'
+            b'"custom_created_at_utc":"2025-06-15T14:30:00+00:00"}',
+        ),
+        (
+            "GET",
+            "/api/v1/users/u1/sessions",
+            "offset=1&limit=2&metadata_filter=%7B%22type%22%3A+%22chat%22%7D"
+            "&status_filter=pending&status_filter=processing",
+            b"",
+        ),
+        (
+            "POST",
+            f"{base}/add-message",
+            "",
+            '{"message":"Hello! \\"quoted\\" é","role":"user"}'.encode(),
+        ),
+        ("GET", f"{base}/messages", "offset=0&limit=50", b""),
+        ("PUT", base, "", b"{}"),
+        ("PUT", base, "", b'{"new_metadata":{"k":"v"}}'),
+        ("GET", f"{base}/context", context_query, b""),
+        (
+            "GET",
+            f"{base}/context",
+            "recall_strategy=low_latency&min_top_k=10&max_top_k=100&memories_threshold=0.25"
+            "&summaries_threshold=0.8&include_system_prompt=false&include_metadata_ids=true"
+            "&last_n_messages=20&last_n_summaries=5&timezone=America%2FLos_Angeles",
+            b"",
+        ),
+        ("GET", f"{base}/context", context_query + "&stream=true", b""),
+        ("GET", "/api/v1/users/u1/messages", "limit=5", b""),
+        ("POST", f"{base}/process", "", b""),
+        ("DELETE", base, "", b""),
+    ]
+    seen = [
+        (r.method, r.raw_path, r.query_string, r.body)
+        for r in recallrai_emulator.requests
+        if r.raw_path.startswith("/api/v1/users/u1")
+    ]
+    assert seen == expected
+    by_path = [r for r in recallrai_emulator.requests if r.raw_path.startswith("/api/v1/users/u1")]
+    stream_request = by_path[9]
+    assert stream_request.headers["Accept"] == "text/event-stream"
+    assert by_path[8].headers["Accept"] == "application/json"
+    process_request = by_path[11]
+    assert process_request.headers["Content-Length"] == "0"
+    assert process_request.headers["Content-Type"] == "application/json"
