@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import attrs
 from aiohttp import web
@@ -31,6 +31,7 @@ __all__ = [
     "json_response",
     "no_content",
     "page_not_found",
+    "page_response",
     "parse_json_object_body",
 ]
 
@@ -40,6 +41,7 @@ PAGE_NOT_FOUND_TEXT = b"404 page not found"
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 
 Loc = tuple[str | int, ...]
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -194,6 +196,21 @@ def json_response(status: int, payload: object) -> web.Response:
     """A JSON response (compact, raw UTF-8), ``Content-Type: application/json``."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return web.Response(status=status, body=data, content_type=JSON_CONTENT_TYPE)
+
+
+def page_response(
+    key: str, matches: Sequence[T], offset: int, limit: int, render: Callable[[T], object]
+) -> web.Response:
+    """200 with one page of ``matches``: ``{key: [...], "total": n, "has_more": bool}`` (§3.9)."""
+    page = matches[offset : offset + limit]
+    return json_response(
+        200,
+        {
+            key: [render(item) for item in page],
+            "total": len(matches),
+            "has_more": offset + len(page) < len(matches),
+        },
+    )
 
 
 def no_content() -> web.Response:

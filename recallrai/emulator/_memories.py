@@ -100,6 +100,7 @@ from recallrai.emulator._http import (
     format_timestamp,
     json_response,
     no_content,
+    page_response,
 )
 from recallrai.emulator._store import metadata_matches
 
@@ -699,14 +700,12 @@ def list_memories(ctx: RequestContext) -> web.Response:
             if (metadata := _session_metadata(user, m.session_id)) is not None
             and metadata_matches(metadata, metadata_filter)
         ]
-    page = matches[offset : offset + limit]
-    return json_response(
-        200,
-        {
-            "items": [memory_json(user, m, previous=previous, connected=connected) for m in page],
-            "total": len(matches),
-            "has_more": offset + len(page) < len(matches),
-        },
+    return page_response(
+        "items",
+        matches,
+        offset,
+        limit,
+        lambda m: memory_json(user, m, previous=previous, connected=connected),
     )
 
 

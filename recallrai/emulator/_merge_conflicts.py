@@ -57,6 +57,7 @@ from recallrai.emulator._http import (
     Validator,
     format_timestamp,
     json_response,
+    page_response,
     parse_json_object_body,
 )
 from recallrai.emulator._memories import (
@@ -155,15 +156,7 @@ def list_conflicts(ctx: RequestContext) -> web.Response:
         resolved.sort(key=lambda c: (c.resolved_at, c.seq), reverse=descending)
         open_.sort(key=lambda c: (c.created_at, c.seq), reverse=descending)
         matches = resolved + open_
-    page = matches[offset : offset + limit]
-    return json_response(
-        200,
-        {
-            "conflicts": [conflict_json(c) for c in page],
-            "total": len(matches),
-            "has_more": offset + len(page) < len(matches),
-        },
-    )
+    return page_response("conflicts", matches, offset, limit, conflict_json)
 
 
 def get_conflict(ctx: RequestContext) -> web.Response:

@@ -48,6 +48,7 @@ from recallrai.emulator._http import (
     format_timestamp,
     json_response,
     no_content,
+    page_response,
     parse_json_object_body,
 )
 from recallrai.emulator._sessions_store import (
@@ -292,15 +293,7 @@ def list_sessions(ctx: RequestContext) -> web.Response:
         and (metadata_filter is None or metadata_matches(session.metadata, metadata_filter))
     ]
     matches.sort(key=lambda session: (session.created_at, session.seq), reverse=True)
-    page = matches[offset : offset + limit]
-    return json_response(
-        200,
-        {
-            "sessions": [session_json(session) for session in page],
-            "total": len(matches),
-            "has_more": offset + len(page) < len(matches),
-        },
-    )
+    return page_response("sessions", matches, offset, limit, session_json)
 
 
 def update_session(ctx: RequestContext) -> web.Response:
@@ -364,16 +357,7 @@ def list_messages(ctx: RequestContext) -> web.Response:
     limit = ctx.query.int_param(validator, "limit", 50, ge=1, le=MESSAGES_LIST_MAX_LIMIT)
     validator.raise_if_errors()
     _, session = find_session(ctx)
-    page = session.messages[offset : offset + limit]
-    total = len(session.messages)
-    return json_response(
-        200,
-        {
-            "messages": [message_json(message) for message in page],
-            "total": total,
-            "has_more": offset + len(page) < total,
-        },
-    )
+    return page_response("messages", session.messages, offset, limit, message_json)
 
 
 def process_session(ctx: RequestContext) -> web.Response:

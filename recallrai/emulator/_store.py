@@ -126,17 +126,15 @@ class ProjectStore:
         except KeyError:
             raise ApiError(404, f"User {user_id} not found") from None
 
-    def list_users(
-        self, offset: int, limit: int, metadata_filter: Mapping[str, Any] | None
-    ) -> tuple[list[UserRecord], int]:
-        """A page of users, newest first, and the number of all matches."""
+    def list_users(self, metadata_filter: Mapping[str, Any] | None) -> list[UserRecord]:
+        """Every user matching the filter, newest first."""
         matches = [
             user
             for user in self.users.values()
             if metadata_filter is None or metadata_matches(user.metadata, metadata_filter)
         ]
         matches.sort(key=lambda user: (user.created_at, user.seq), reverse=True)
-        return matches[offset : offset + limit], len(matches)
+        return matches
 
     def update_user(
         self,

@@ -18,6 +18,7 @@ from recallrai.emulator._http import (
     format_timestamp,
     json_response,
     no_content,
+    page_response,
     parse_json_object_body,
 )
 from recallrai.emulator._routing import Router
@@ -108,15 +109,8 @@ def list_users(ctx: RequestContext) -> web.Response:
     limit = ctx.query.int_param(validator, "limit", 10, ge=1, le=USERS_LIST_MAX_LIMIT)
     metadata_filter = ctx.query.json_object_param(validator, "metadata_filter")
     validator.raise_if_errors()
-    users, total = ctx.project.list_users(offset, limit, metadata_filter)
-    return json_response(
-        200,
-        {
-            "users": [user_json(user) for user in users],
-            "total": total,
-            "has_more": offset + len(users) < total,
-        },
-    )
+    matches = ctx.project.list_users(metadata_filter)
+    return page_response("users", matches, offset, limit, user_json)
 
 
 def update_user(ctx: RequestContext) -> web.Response:
