@@ -42,6 +42,13 @@ def generate(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the users-guide flow against an emulator started for the occasion."""
+    """The whole story (users, sessions, context, memories, conflicts) against a fresh emulator."""
     session.install("-e", ".")
     session.run("python", "-m", "recallrai.emulator.demo")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Client benchmarks vs raw aiohttp and the official package; ``-- --quick`` for a tiny run."""
+    session.install("-e", ".", "matplotlib")
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,0 +1,246 @@
+"""Rendering of a benchmark run: the Markdown table and the PNG chart of ratios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SERVER_TITLES = {
+    "fixed": "Fixed-response server (pure client cost)",
+    "emulator": "Emulator (separate process)",
+}
+CLIENT_ORDER = ("async", "sync", "official-sync", "official-async")
+CLIENT_COLOURS = {
+    "async": "#1f77b4",
+    "sync": "#ff7f0e",
+    "official-sync": "#8c8c8c",
+    "official-async": "#c7c7c7",
+}
+CLIENT_NAMES = {
+    "async": "AsyncRecallrAI",
+    "sync": "RecallrAI (sync)",
+    "official-sync": "official sync",
+    "official-async": "official async",
+}
+
+
+def _num(value: float, digits: int = 1) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def _cell(row: dict[str, Any], figure: str, digits: int = 1) -> str:
+    median = row["median"] or {}
+    if figure not in median:
+        return ""
+    text = _num(median[figure], digits)
+    ratio = row["ratio_to_raw"].get(figure)
+    return f"{text} ({ratio:.2f}x)" if ratio is not None else text
+
+
+def _limit(target: dict[str, Any]) -> str:
+    if target["kind"] == "cpu_ratio":
+        return f"≤ {target['limit']:.2f}x"
+    if target["kind"] == "rss_growth_mb":
+        return f"< {target['limit']:.0f} MB"
+    return "≤ official"
+
+
+def _measured(target: dict[str, Any], server: str) -> str:
+    value = target["measured"].get(server)
+    if value is None:
+        return "-"
+    return f"{value:.2f}x" if target["kind"] == "cpu_ratio" else f"{value:.1f} MB"
+
+
+def markdown(doc: dict[str, Any], chart_note: str) -> str:
+    settings, machine = doc["settings"], doc["machine"]
+    servers = settings["servers"]
+    official = doc["official"]
+    out: list[str] = ["# recallrai client benchmarks", ""]
+    load = f"{machine['load_average_start'][0]} → {machine.get('load_average_end', ['?'])[0]}"
+    out += [
+        f"Generated {doc['generated_at']} in {doc['duration_s']:.0f} s; "
+        f"median of {settings['repetitions']} repetition(s); commit `{machine['git_commit'] or '?'}`.",
+        "",
+        f"Machine: {machine['cpu_model']}; {machine['cpu_count']} CPUs ({machine['usable_cpus']} usable)"
+        f"; {machine['memory_gb']} GB; {machine['python']}; {machine['os']}; "
+        f"1-min load average {load} (servers and clients share these CPUs).",
+        "",
+        f"Versions: recallrai {machine['recallrai']} (this repo), aiohttp {machine['aiohttp']}; "
+        + (
+            f"official `{official['spec']}` in `{official['venv']}/`."
+            if official["available"]
+            else f"official package unavailable: {official['reason']}."
+        ),
+        "",
+    ]
+    if settings["quick"]:
+        out += [
+            "> **Quick mode**: tiny counts and one repetition, to check the harness. "
+            "The figures below mean nothing; PASS/MISS only shows the wiring.",
+            "",
+        ]
+
+    out += ["## Targets", ""]
+    header = "| Target | Limit | " + " | ".join(SERVER_TITLES[s].split(" (")[0] for s in servers)
+    out += [header + " | Result |", "|---" * (3 + len(servers)) + "|"]
+    for target in doc["targets"]:
+        if target["kind"] == "import":
+            m = target["measured"]
+            if "official_ms" in m:
+                cells = f"{m['ours_ms']:.0f} ms vs {m['official_ms']:.0f} ms official ({m['ratio']:.2f}x)"
+            elif "ours_ms" in m:
+                cells = f"{m['ours_ms']:.0f} ms; {target['note']}"
+            else:
+                cells = target["note"] or "-"
+            cols = [cells] + ["" for _ in servers[1:]]
+        else:
+            cols = [_measured(target, s) for s in servers]
+        verdict = target["verdict"]
+        verdict = f"**{verdict}**" if verdict in ("PASS", "MISS") else verdict
+        out.append(
+            f"| {target['title']} | {_limit(target)} | " + " | ".join(cols) + f" | {verdict} |"
+        )
+    out += [
+        "",
+        "Verdicts are taken on the fixed-response server, where the client's own cost is "
+        "isolated; the emulator columns are for context. CPU ratios compare client-process "
+        "CPU time per request with raw aiohttp's for the same workload in the same run.",
+        "",
+    ]
+
+    workloads = {w["key"]: w for w in doc["workloads"]}
+    counts = settings["counts"]
+    for server in servers:
+        out += [f"## {SERVER_TITLES[server]}", ""]
+        out += [
+            "| Workload | Client | CPU µs/op | Wall s | Requests/s | Peak RSS MB | RSS growth MB |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in doc["rows"]:
+            if row["server"] != server:
+                continue
+            w = workloads[row["workload"]]
+            what = f"{w['key']} ({counts[w['key']]:,} {w['unit']}s)"
+            if row["median"] is None:
+                out.append(f"| {what} | {row['label']} | {row['error'] or 'no data'} | | | | |")
+                continue
+            note = f" ⚠ {row['error']}" if row["error"] else ""
+            out.append(
+                f"| {what} | {row['label']}{note} | {_cell(row, 'cpu_us_per_op')} | "
+                f"{_cell(row, 'wall_s', 3)} | {_cell(row, 'requests_per_s', 0)} | "
+                f"{_cell(row, 'peak_rss_mb')} | {_cell(row, 'rss_growth_mb')} |"
+            )
+        out.append("")
+    out += [
+        "op = one request (get, create) or one listed user (list, iterate; 100 users a page). "
+        "CPU = getrusage user+sys of the client process only, around the workload (all its "
+        "threads). Peak RSS = the client process's high-water mark; RSS growth = peak RSS "
+        "during the iteration minus RSS before it. `(nx)` = ratio to raw aiohttp in this run.",
+        "",
+    ]
+
+    imports = doc["imports"]
+    if imports:
+        out += [
+            "## Import time (fresh process each, median)",
+            "",
+            "| Package | `import recallrai` ms | `+ from recallrai import RecallrAI, AsyncRecallrAI` ms | runs |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, figures in imports.items():
+            if "error" in figures:
+                out.append(f"| {name} | {figures['error']} | | |")
+            else:
+                out.append(
+                    f"| {name} | {figures['import_ms']:.1f} | {figures['import_clients_ms']:.1f} "
+                    f"| {figures['runs']} |"
+                )
+        out.append("")
+
+    pending = [w for w in doc["workloads"] if w["pending"]]
+    if pending:
+        out += ["## Pending workloads", ""]
+        out += [f"- `{w['key']}` ({w['title']}): {w['pending']}" for w in pending]
+        out.append("")
+    out += [
+        f"Chart: {chart_note}"
+        if chart_note
+        else "Chart: `latest.png` (CPU ratios to raw aiohttp).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write_chart(doc: dict[str, Any], path: Path) -> str:
+    """Draw the CPU-ratio bar chart; return "" on success, else why it was skipped."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FixedLocator, NullLocator
+    except ImportError:
+        return "skipped (matplotlib is not installed; `nox -s bench` installs it)"
+
+    servers = doc["settings"]["servers"]
+    workloads = [w["key"] for w in doc["workloads"] if not w["pending"]]
+    limits = {
+        (t["workload"], t["client"]): t["limit"] for t in doc["targets"] if t["kind"] == "cpu_ratio"
+    }
+    fig, axes = plt.subplots(
+        len(servers), 1, figsize=(11, 3.6 * len(servers)), squeeze=False, constrained_layout=True
+    )
+    width = 0.8 / len(CLIENT_ORDER)
+    for ax, server in zip(axes[:, 0], servers, strict=True):
+        present = [
+            w
+            for w in workloads
+            if any(r["server"] == server and r["workload"] == w for r in doc["rows"])
+        ]
+        for index, client in enumerate(CLIENT_ORDER):
+            xs, heights = [], []
+            for x, workload in enumerate(present):
+                row = next(
+                    (
+                        r
+                        for r in doc["rows"]
+                        if (r["server"], r["workload"], r["client"]) == (server, workload, client)
+                    ),
+                    None,
+                )
+                ratio = row["ratio_to_raw"].get("cpu_us_per_op") if row else None
+                if ratio is not None:
+                    xs.append(x + (index - (len(CLIENT_ORDER) - 1) / 2) * width)
+                    heights.append(ratio)
+                limit = limits.get((workload, client))
+                if limit is not None and server == "fixed":
+                    centre = x + (index - (len(CLIENT_ORDER) - 1) / 2) * width
+                    ax.hlines(
+                        limit,
+                        centre - width / 2,
+                        centre + width / 2,
+                        colors="crimson",
+                        linewidth=2.5,
+                    )
+            bars = ax.bar(
+                xs, heights, width, label=CLIENT_NAMES[client], color=CLIENT_COLOURS[client]
+            )
+            ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        ax.set_yscale("log", base=2)
+        ticks = [0.5, 1, 1.25, 1.6, 2, 2.5, 4, 8, 16, 32, 64, 128]
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(lambda value, _: f"{value:g}x")
+        ax.set_ylim(0.5, max([4.0, *(b.get_height() * 1.6 for b in ax.patches)]))
+        ax.set_xticks(range(len(present)), present)
+        ax.set_ylabel("client CPU per op / raw aiohttp (log)")
+        ax.set_title(f"{SERVER_TITLES[server]}: crimson marks = targets")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(CLIENT_ORDER), fontsize=9)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return ""
