@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -13,7 +14,12 @@ __all__ = ["api_path", "encode_body", "encode_query"]
 API_PREFIX = "/api/v1"
 
 
+_URL_SAFE = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+
+
 def _segment(value: str) -> str:
+    if _URL_SAFE.fullmatch(value):
+        return value  # nothing to escape: the common case (dot-only IDs never match)
     encoded = quote(value, safe="")
     if not encoded.strip("."):
         # "." and ".." would be dropped or climbed by URL normalisers: encode the dots too.

@@ -155,6 +155,7 @@ class AiohttpTransport(Transport):
     def __init__(self, *, max_connections: int = 100) -> None:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._closed = False
 
     def _client_session(self) -> aiohttp.ClientSession:
@@ -172,15 +173,19 @@ class AiohttpTransport(Transport):
         return self._session
 
     def _request_args(self, url: str, timeout: float) -> dict[str, Any]:
-        import aiohttp
         import yarl
 
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            import aiohttp
+
+            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(
+                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+            )
         return {
             # encoded=True: the pipeline already percent-encoded every segment; yarl must not redo it.
             "url": yarl.URL(url, encoded=True),
-            "timeout": aiohttp.ClientTimeout(
-                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
-            ),
+            "timeout": client_timeout,
             "allow_redirects": False,
         }
 
@@ -197,7 +202,7 @@ class AiohttpTransport(Transport):
         session = self._client_session()
         try:
             async with session.request(
-                method, headers=dict(headers), data=body, **self._request_args(url, timeout)
+                method, headers=headers, data=body, **self._request_args(url, timeout)
             ) as response:
                 data = await response.read()
                 return RawResponse(response.status, response.headers, data)
@@ -226,7 +231,7 @@ class AiohttpTransport(Transport):
         session = self._client_session()
         try:
             response = await session.request(
-                method, headers=dict(headers), **self._request_args(url, timeout)
+                method, headers=headers, **self._request_args(url, timeout)
             )
         except aiohttp.ClientConnectorError as exc:
             raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
