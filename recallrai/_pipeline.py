@@ -77,40 +77,45 @@ class Pipeline:
             return retry_after
         return min(MAX_DELAY, BASE_DELAY * 2.0**attempt) * (0.5 + random.random() / 2)
 
-    async def _send_with_retries(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        send: Callable[[], Awaitable[Any]],
-        status_of: Callable[[Any], tuple[int, Mapping[str, str]]],
-        discard: Callable[[Any], Awaitable[None]],
+    async def _exchange(
+        self, method: str, url: str, path: str, body: bytes | None, *, stream: bool
     ) -> Any:
+        """Send (retrying as the class says) and return the last :class:`RawResponse` or stream."""
         idempotent = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             try:
-                response = await send()
+                if stream:
+                    response: Any = await self.transport.open_stream(
+                        method, url, self._stream_headers, self.timeout
+                    )
+                else:
+                    response = await self.transport.send(
+                        method, url, self._headers, body, self.timeout
+                    )
             except TransportFailure as failure:
                 if attempt < self.max_retries and (not failure.sent or idempotent):
                     delay = self._backoff(attempt, None)
-                    logger.info("%s failed (%s); retrying in %.2f s", what, failure, delay)
+                    logger.info(
+                        "%s %s failed (%s); retrying in %.2f s", method, path, failure, delay
+                    )
                     attempt += 1
                     await self.sleep(delay)
                     continue
-                raise error_from_failure(failure, what) from None
-            status, headers = status_of(response)
-            retryable = status == 429 or (status >= 500 and idempotent)
-            if retryable and attempt < self.max_retries:
-                retry_after = parse_retry_after(headers)
+                raise error_from_failure(failure, f"{method} {path}") from None
+            status = response.status
+            if (status == 429 or (status >= 500 and idempotent)) and attempt < self.max_retries:
+                retry_after = parse_retry_after(response.headers)
                 if retry_after is None or retry_after <= MAX_RETRY_AFTER:
                     delay = self._backoff(attempt, retry_after)
-                    logger.info("%s answered %d; retrying in %.2f s", what, status, delay)
-                    await discard(response)
+                    logger.info(
+                        "%s %s answered %d; retrying in %.2f s", method, path, status, delay
+                    )
+                    if stream:
+                        await response.aclose()
                     attempt += 1
                     await self.sleep(delay)
                     continue
-            logger.debug("%s answered %d", what, status)
             return response
 
     async def request(
@@ -126,17 +131,7 @@ class Pipeline:
         """Send one request; return the decoded JSON body (``None`` for 204) or raise."""
         url = self._url(path, params)
         data = encode_body(body) if body is not None else (b"" if method == "POST" else None)
-        what = f"{method} {path}"
-
-        async def send() -> RawResponse:
-            return await self.transport.send(method, url, self._headers, data, self.timeout)
-
-        async def discard(_: RawResponse) -> None:
-            return None
-
-        response: RawResponse = await self._send_with_retries(
-            method, url, what, send, lambda r: (r.status, r.headers), discard
-        )
+        response: RawResponse = await self._exchange(method, url, path, data, stream=False)
         status = response.status
         if status == expect:
             if status == 204:
@@ -145,12 +140,12 @@ class Pipeline:
                 return json.loads(response.body)
             except (ValueError, RecursionError):
                 raise exc.MalformedResponseError(
-                    f"{what} answered {status} with a body that is not JSON: {response.body[:200]!r}",
+                    f"{method} {path} answered {status} with a body that is not JSON: {response.body[:200]!r}",
                     http_status=status,
                 ) from None
         if 200 <= status < 300:
             raise exc.MalformedResponseError(
-                f"{what} answered {status}, expected {expect}", http_status=status
+                f"{method} {path} answered {status}, expected {expect}", http_status=status
             )
         raise error_from_response(status, response.headers, response.body, context)
 
@@ -163,17 +158,7 @@ class Pipeline:
     ) -> StreamResponse:
         """Open a ``GET`` event stream; raise the mapped error if it does not answer 200."""
         url = self._url(path, params)
-        what = f"GET {path} (stream)"
-
-        async def send() -> StreamResponse:
-            return await self.transport.open_stream("GET", url, self._stream_headers, self.timeout)
-
-        async def discard(stream: StreamResponse) -> None:
-            await stream.aclose()
-
-        stream: StreamResponse = await self._send_with_retries(
-            "GET", url, what, send, lambda s: (s.status, s.headers), discard
-        )
+        stream: StreamResponse = await self._exchange("GET", url, path, None, stream=True)
         if stream.status == 200:
             return stream
         try:
