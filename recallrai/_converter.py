@@ -82,6 +82,17 @@ def _float(value: object, _: type[Any]) -> float:
 
 converter.register_structure_hook(float, _float)
 converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
+
+
+def _json_object(value: object, _: type[Any]) -> dict[str, Any]:
+    # Metadata and other free-form objects: JSON object keys are always strings, so no
+    # per-key structuring (and no copy) is needed, only the type check.
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_object)
 converter.register_unstructure_hook(datetime, format_datetime)
 
 
