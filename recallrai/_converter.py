@@ -85,10 +85,11 @@ converter.register_structure_hook(datetime, lambda value, _: parse_datetime(valu
 
 
 def _json_object(value: object, _: type[Any]) -> dict[str, Any]:
-    # Metadata and other free-form objects: JSON object keys are always strings, so no
-    # per-key structuring (and no copy) is needed, only the type check.
+    # Metadata and other free-form objects: checked, but not copied key by key.
     if not isinstance(value, dict):
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    if not all(type(key) is str for key in value):
+        raise TypeError("expected a JSON object, got non-string keys")
     return value
 
 
