@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -184,4 +185,6 @@ def iterate(loop: LoopThread, iterator: AsyncIterator[Any]) -> Iterator[Any]:
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
-            loop.call(aclose)
+            # A closed client took its pool (and the stream's connection) with it.
+            with contextlib.suppress(exceptions.ConnectionError):
+                loop.call(aclose)
