@@ -30,8 +30,7 @@ API_KEY = "rai_benchmark_key"
 DEFAULT_PROJECT = "bench"
 
 # Workload names understood by every client script. "seed" (raw client only) fills
-# the emulator before a run. "stream_context" is the HOOK for the streamed context
-# request: every client refuses it until sessions land in the servers (see run.py).
+# the emulator before a run (users, plus one session of --user-id whose ID it reports).
 WORKLOADS = ("get_seq", "get_conc", "create", "list", "iterate", "seed", "stream_context")
 
 # The same metadata object for every client's create_user (non-ASCII on purpose).
@@ -43,10 +42,20 @@ CREATE_METADATA: dict[str, Any] = {
     "active": True,
 }
 
-STREAM_CONTEXT_PENDING = (
-    "stream_context is a hook: the streamed context workload lands with sessions "
-    "in the emulator and the fixed server"
-)
+# The query of every streamed context request (what the SDKs send with their defaults and
+# include_system_prompt=False), PROTOCOL.md §5.3.3; the raw client sends exactly this.
+STREAM_CONTEXT_PARAMS: dict[str, str] = {
+    "recall_strategy": "balanced",
+    "min_top_k": "15",
+    "max_top_k": "50",
+    "memories_threshold": "0.6",
+    "summaries_threshold": "0.5",
+    "include_system_prompt": "false",
+    "stream": "true",
+    "include_metadata_ids": "false",
+}
+# Events in each stream: the servers send 3 progress events, then the final one.
+STREAM_CONTEXT_EVENTS = 4
 
 
 def parse_args(
@@ -62,6 +71,9 @@ def parse_args(
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=50, help="unmeasured requests first")
     parser.add_argument("--user-id", default="user-000000", help="the user get_user fetches")
+    parser.add_argument(
+        "--session-id", default="session-000000", help="the session whose context is streamed"
+    )
     parser.add_argument("--id-prefix", default="bench", help="prefix of created user IDs")
     if extra is not None:
         extra(parser)

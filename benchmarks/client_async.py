@@ -8,7 +8,7 @@ from typing import Any
 from _common import (
     API_KEY,
     CREATE_METADATA,
-    STREAM_CONTEXT_PENDING,
+    STREAM_CONTEXT_EVENTS,
     MemoryProbe,
     Meter,
     WrongAnswer,
@@ -31,8 +31,25 @@ async def workload(args: Any) -> dict[str, Any]:
 async def _workload(client: AsyncRecallrAI, args: Any) -> dict[str, Any]:
     name, count = args.workload, args.count
     if name == "stream_context":
-        # HOOK: open client.get_user(...).get_session(...) and consume its context stream here.
-        raise NotImplementedError(STREAM_CONTEXT_PENDING)
+        user = await client.get_user(args.user_id, validate=False)
+        session = await user.get_session(args.session_id, validate=False)
+
+        async def stream() -> None:
+            events = 0
+            final = None
+            async for event in session.get_context_stream(include_system_prompt=False):
+                events += 1
+                final = event
+            if events != STREAM_CONTEXT_EVENTS or final is None or not final.is_final:
+                raise WrongAnswer(f"unexpected event stream: {events} events, last {final!r}")
+            final.context  # noqa: B018 - touch the result like a caller would
+
+        for _ in range(args.warmup):
+            await stream()
+        with Meter() as meter:
+            for _ in range(count):
+                await stream()
+        return {"ops": count, "requests": count, **meter.figures()}
 
     if name in ("get_seq", "get_conc"):
         in_flight = args.concurrency if name == "get_conc" else 1

@@ -21,7 +21,7 @@ from typing import Any
 from _common import (
     API_KEY,
     CREATE_METADATA,
-    STREAM_CONTEXT_PENDING,
+    STREAM_CONTEXT_EVENTS,
     MemoryProbe,
     Meter,
     Unavailable,
@@ -73,10 +73,33 @@ def _sync(recallrai: Any, args: Any) -> dict[str, Any]:
             http.close()
 
 
+def _check_stream(events: int, final: Any) -> None:
+    if events != STREAM_CONTEXT_EVENTS or final is None or not final.is_final:
+        raise WrongAnswer(f"unexpected event stream: {events} events, last {final!r}"[:300])
+    final.context  # noqa: B018 - touch the result like a caller would
+
+
 def _sync_workload(client: Any, args: Any) -> dict[str, Any]:
     name, count, threads = args.workload, args.count, args.threads
     if name == "stream_context":
-        raise NotImplementedError(STREAM_CONTEXT_PENDING)
+        # 0.6.6 fetches the user and the session (one request each) to get a Session;
+        # include_system_prompt=False skips its GET /api/v1/system-prompt.
+        session = client.get_user(args.user_id).get_session(args.session_id)
+
+        def stream() -> None:
+            events = 0
+            final = None
+            for event in session.get_context_stream(include_system_prompt=False):
+                events += 1
+                final = event
+            _check_stream(events, final)
+
+        for _ in range(args.warmup):
+            stream()
+        with Meter() as meter:
+            for _ in range(count):
+                stream()
+        return {"ops": count, "requests": count, **meter.figures()}
 
     if name in ("get_seq", "get_conc"):
         uid = args.user_id
@@ -152,7 +175,23 @@ async def _async(recallrai: Any, args: Any) -> dict[str, Any]:
 async def _async_workload(client: Any, args: Any) -> dict[str, Any]:
     name, count = args.workload, args.count
     if name == "stream_context":
-        raise NotImplementedError(STREAM_CONTEXT_PENDING)
+        user = await client.get_user(args.user_id)
+        session = await user.get_session(args.session_id)
+
+        async def stream() -> None:
+            events = 0
+            final = None
+            async for event in session.get_context_stream(include_system_prompt=False):
+                events += 1
+                final = event
+            _check_stream(events, final)
+
+        for _ in range(args.warmup):
+            await stream()
+        with Meter() as meter:
+            for _ in range(count):
+                await stream()
+        return {"ops": count, "requests": count, **meter.figures()}
 
     if name in ("get_seq", "get_conc"):
         in_flight = args.concurrency if name == "get_conc" else 1

@@ -14,7 +14,8 @@ import aiohttp
 from _common import (
     API_KEY,
     CREATE_METADATA,
-    STREAM_CONTEXT_PENDING,
+    STREAM_CONTEXT_EVENTS,
+    STREAM_CONTEXT_PARAMS,
     MemoryProbe,
     Meter,
     WrongAnswer,
@@ -37,6 +38,8 @@ class Raw:
             "Accept": "application/json",
             "User-Agent": "recallrai-bench-raw",
         }
+        self.stream_headers = {**self.headers, "Accept": "text/event-stream"}
+        del self.stream_headers["Content-Type"]
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=100),
             timeout=aiohttp.ClientTimeout(total=30),
@@ -74,6 +77,33 @@ class Raw:
                 raise WrongAnswer(f"list_users answered {response.status}: {body[:200]!r}")
         return json.loads(body)  # type: ignore[no-any-return]
 
+    async def create_session(self, user_id: str) -> str:
+        async with self.session.post(
+            f"{self.base}/api/v1/users/{user_id}/sessions",
+            data=b'{"auto_process_after_seconds":600,"metadata":{}}',
+            headers=self.headers,
+        ) as response:
+            body = await response.read()
+            if response.status != 201:
+                raise WrongAnswer(f"create_session answered {response.status}: {body[:200]!r}")
+        return json.loads(body)["session"]["session_id"]  # type: ignore[no-any-return]
+
+    async def stream_context(self, user_id: str, session_id: str) -> list[dict[str, Any]]:
+        """One streamed context request, consumed to the end: every ``data:`` line decoded."""
+        events: list[dict[str, Any]] = []
+        async with self.session.get(
+            f"{self.base}/api/v1/users/{user_id}/sessions/{session_id}/context",
+            params=STREAM_CONTEXT_PARAMS,
+            headers=self.stream_headers,
+        ) as response:
+            if response.status != 200:
+                body = await response.read()
+                raise WrongAnswer(f"stream_context answered {response.status}: {body[:200]!r}")
+            async for line in response.content:  # one line at a time, as the events arrive
+                if line.startswith(b"data:"):
+                    events.append(json.loads(line[5:]))
+        return events
+
     async def iterate_users(self, limit: int) -> Any:
         """Every user across pages, one page in memory at a time (the floor of a paginator)."""
         offset = 0
@@ -98,7 +128,20 @@ async def workload(args: Any) -> dict[str, Any]:
 async def _workload(raw: Raw, args: Any) -> dict[str, Any]:
     name, count = args.workload, args.count
     if name == "stream_context":
-        raise NotImplementedError(STREAM_CONTEXT_PENDING)
+        uid, sid = args.user_id, args.session_id
+
+        async def stream() -> None:
+            events = await raw.stream_context(uid, sid)
+            if len(events) != STREAM_CONTEXT_EVENTS or not events[-1].get("is_final"):
+                raise WrongAnswer(f"unexpected event stream: {events!r}"[:300])
+            events[-1]["context"]
+
+        for _ in range(args.warmup):
+            await stream()
+        with Meter() as meter:
+            for _ in range(count):
+                await stream()
+        return {"ops": count, "requests": count, **meter.figures()}
 
     if name == "seed":  # fill the emulator: user-000000 ... with a few requests in flight
         sem = asyncio.Semaphore(16)
@@ -108,7 +151,9 @@ async def _workload(raw: Raw, args: Any) -> dict[str, Any]:
                 await raw.create_user(f"user-{i:06d}", {"i": i})
 
         await asyncio.gather(*(seed(i) for i in range(count)))
-        return {"ops": count, "requests": count}
+        # ... and one session of --user-id, for the streamed context workload.
+        session_id = await raw.create_session(args.user_id)
+        return {"ops": count, "requests": count + 1, "session_id": session_id}
 
     if name in ("get_seq", "get_conc"):
         in_flight = args.concurrency if name == "get_conc" else 1

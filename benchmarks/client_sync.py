@@ -12,7 +12,7 @@ from typing import Any
 from _common import (
     API_KEY,
     CREATE_METADATA,
-    STREAM_CONTEXT_PENDING,
+    STREAM_CONTEXT_EVENTS,
     MemoryProbe,
     Meter,
     WrongAnswer,
@@ -28,8 +28,26 @@ from recallrai_sync import RecallrAI
 def _workload(client: RecallrAI, args: Any) -> dict[str, Any]:
     name, count, threads = args.workload, args.count, args.threads
     if name == "stream_context":
-        # HOOK: iterate client.get_user(...).get_session(...)'s context stream here.
-        raise NotImplementedError(STREAM_CONTEXT_PENDING)
+        session = client.get_user(args.user_id, validate=False).get_session(
+            args.session_id, validate=False
+        )
+
+        def stream() -> None:
+            events = 0
+            final = None
+            for event in session.get_context_stream(include_system_prompt=False):
+                events += 1
+                final = event
+            if events != STREAM_CONTEXT_EVENTS or final is None or not final.is_final:
+                raise WrongAnswer(f"unexpected event stream: {events} events, last {final!r}")
+            final.context  # noqa: B018 - touch the result like a caller would
+
+        for _ in range(args.warmup):
+            stream()
+        with Meter() as meter:
+            for _ in range(count):
+                stream()
+        return {"ops": count, "requests": count, **meter.figures()}
 
     if name in ("get_seq", "get_conc"):
         uid = args.user_id

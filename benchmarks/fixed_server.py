@@ -11,10 +11,13 @@ Answers (canned JSON, the statuses of PROTOCOL.md §5.1):
 * ``GET  /api/v1/users?offset=&limit=`` -> 200 ``{"users": [...], "total": N, "has_more": ...}``,
   generated on the fly; ``N`` is taken from the project ID when it ends in
   ``-users-<N>`` (e.g. ``bench-users-100000``), else ``--total``.
+* ``GET  /api/v1/users/{id}/sessions/{sid}`` -> 200 ``{"session": {...}}`` (a canned pending session)
+* ``GET  /api/v1/users/{id}/sessions/{sid}/context?stream=true`` -> 200 ``text/event-stream``
+  (PROTOCOL.md §5.3.3): three progress events ``{"is_final": false, ...}`` then the final
+  ``{"is_final": true, "context": ..., "metadata": ...}``, no delays, then the server closes.
+  Without ``stream=true`` it answers the final event's JSON as one ``application/json`` body.
+* ``GET  /api/v1/system-prompt``        -> 200 ``{"system_prompt": "..."}``
 * requests without the ``X-Recallr-*`` headers -> 401; unknown routes -> 404 ``404 page not found``.
-
-HOOK: the streamed context endpoint (``GET .../sessions/{sid}/context?stream=true``,
-Server-Sent Events) gets a canned route here when sessions land.
 """
 
 from __future__ import annotations
@@ -51,6 +54,38 @@ USER_BODY = _dumps({"user": _user("user-000000")})
 # A list item is this text with the ID spliced in: pages cost the server almost nothing.
 _ITEM_HEAD, _ITEM_TAIL = _dumps(_user("@ID@")).split(b"@ID@")
 JSON = "application/json"
+SSE = "text/event-stream"
+
+CONTEXT_FINAL = {
+    "is_final": True,
+    "context": "The user prefers concise answers.\nThe user lives in Lisbon (José's note).",
+    "status_update_message": None,
+    "metadata": {"recall_strategy_used": "balanced"},
+}
+CONTEXT_BODY = _dumps(CONTEXT_FINAL)
+# The whole event stream, one ``data:`` line per event: 3 progress events, then the final one.
+PROGRESS_MESSAGES = ("Searching memories...", "Ranking memories...", "Assembling context...")
+SSE_EVENTS = (
+    *(
+        b"data: " + _dumps({"is_final": False, "status_update_message": message}) + b"\n\n"
+        for message in PROGRESS_MESSAGES
+    ),
+    b"data: " + CONTEXT_BODY + b"\n\n",
+)
+SYSTEM_PROMPT_BODY = _dumps({"system_prompt": "You are a helpful assistant with memory."})
+
+
+def _session_body(session_id: str) -> bytes:
+    return _dumps(
+        {
+            "session": {
+                "session_id": session_id,
+                "status": "pending",
+                "created_at": "2025-01-01T00:00:00Z",
+                "metadata": {},
+            }
+        }
+    )
 
 
 def _detail(status: int, detail: object) -> web.Response:
@@ -101,6 +136,31 @@ def build_app(default_total: int) -> web.Application:
         body = b'{"users":[%s],"total":%d,"has_more":%s}' % (items, total, has_more)
         return web.Response(status=200, body=body, content_type=JSON)
 
+    async def get_session(request: web.Request) -> web.Response:
+        if not _authorised(request):
+            return _detail(401, "Invalid API key")
+        body = _session_body(request.match_info["session_id"])
+        return web.Response(status=200, body=body, content_type=JSON)
+
+    async def get_context(request: web.Request) -> web.StreamResponse:
+        if not _authorised(request):
+            return _detail(401, "Invalid API key")
+        if request.query.get("stream", "false").lower() != "true":
+            return web.Response(status=200, body=CONTEXT_BODY, content_type=JSON)
+        response = web.StreamResponse(
+            status=200, headers={"Content-Type": SSE, "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        for event in SSE_EVENTS:
+            await response.write(event)
+        await response.write_eof()
+        return response
+
+    async def system_prompt(request: web.Request) -> web.Response:
+        if not _authorised(request):
+            return _detail(401, "Invalid API key")
+        return web.Response(status=200, body=SYSTEM_PROMPT_BODY, content_type=JSON)
+
     async def not_found(request: web.Request) -> web.Response:
         return web.Response(status=404, text="404 page not found")
 
@@ -108,6 +168,10 @@ def build_app(default_total: int) -> web.Application:
     app.router.add_get("/api/v1/users/{user_id}", get_user)
     app.router.add_post("/api/v1/users", create_user)
     app.router.add_get("/api/v1/users", list_users)
+    sessions = "/api/v1/users/{user_id}/sessions/{session_id}"
+    app.router.add_get(sessions, get_session)
+    app.router.add_get(sessions + "/context", get_context)
+    app.router.add_get("/api/v1/system-prompt", system_prompt)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app
 

@@ -73,17 +73,9 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("create", "create_user with metadata", "request", 1_000, 20),
     Workload("list", "list 10,000 users through the paginator", "user", 10_000, 250),
     Workload("iterate", "iterate 100,000 users (peak memory)", "user", 100_000, 1_000, ("fixed",)),
-    # HOOK: the streamed context request. When sessions land in the emulator and the
-    # fixed server (canned SSE route), implement "stream_context" in the client_*.py
-    # scripts (each has a marked place) and clear `pending` here; nothing else changes.
-    Workload(
-        "stream_context",
-        "streamed context request",
-        "request",
-        500,
-        5,
-        pending="lands with sessions (emulator + fixed server SSE route)",
-    ),
+    # Each op: one streamed context request (3 progress events + the final one, PROTOCOL.md
+    # §5.3.3), consumed to the end. The emulator's session is created by the seed step.
+    Workload("stream_context", "streamed context request (SSE)", "request", 500, 5),
 )
 
 ASYNC_IN_FLIGHT = 64
@@ -433,6 +425,7 @@ def client_command(
     rep: int,
     settings: Settings,
     official: Path | None,
+    session_id: str = "session-000000",
 ) -> list[str]:
     count = settings.count(workload)
     if server == "fixed":
@@ -463,6 +456,8 @@ def client_command(
         "--id-prefix",
         f"{client.key}-{server}-r{rep}",
     ]
+    if workload.key == "stream_context":
+        command += ["--session-id", session_id]
     if workload.key == "get_conc":
         if client.style == "sync":
             command += ["--threads", str(SYNC_THREADS)]
@@ -655,6 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw_samples: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     errors: dict[tuple[str, str, str], str] = {}
 
+    session_ids: dict[str, str] = {}  # server -> the session the stream workload reads
     with tempfile.TemporaryDirectory(prefix="recallrai-bench-") as tmp:
         with servers_running(settings.servers, Path(tmp)) as servers:
             if "emulator" in servers:
@@ -678,6 +674,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 if not seeded.ok:
                     raise SystemExit(f"seeding the emulator failed: {seeded.error}")
+                session_ids["emulator"] = str(seeded.figures["session_id"])
 
             total = settings.reps * sum(
                 1
@@ -713,6 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 rep,
                                 settings,
                                 official_py,
+                                session_ids.get(server_name, "session-000000"),
                             )
                             t0 = time.monotonic()
                             outcome = run_json_process(

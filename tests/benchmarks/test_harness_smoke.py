@@ -35,7 +35,14 @@ def test_quick_run_writes_table_and_json(tmp_path: Path) -> None:
     ours = [row for row in rows if not row["official"]]
     assert {row["client"] for row in ours} == {"raw", "async", "sync"}
     assert {row["server"] for row in ours} == {"fixed", "emulator"}
-    assert {row["workload"] for row in ours} >= {"get_seq", "get_conc", "create", "list", "iterate"}
+    assert {row["workload"] for row in ours} >= {
+        "get_seq",
+        "get_conc",
+        "create",
+        "list",
+        "iterate",
+        "stream_context",
+    }
     for row in ours:
         assert not row["error"], row
         assert row["median"]["cpu_us_per_op"] > 0
