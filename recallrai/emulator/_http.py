@@ -30,6 +30,7 @@ __all__ = [
     "format_timestamp",
     "json_response",
     "no_content",
+    "object_field",
     "page_not_found",
     "page_response",
     "parse_json_object_body",
@@ -196,6 +197,17 @@ def json_response(status: int, payload: object) -> web.Response:
     """A JSON response (compact, raw UTF-8), ``Content-Type: application/json``."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return web.Response(status=status, body=data, content_type=JSON_CONTENT_TYPE)
+
+
+def object_field(validator: Validator, body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """Body member ``key`` if it is a JSON object; ``None`` when absent or null (422 when not)."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        validator.add(("body", key), "Input should be a valid dictionary", "dict_type")
+        return None
+    return value
 
 
 def page_response(

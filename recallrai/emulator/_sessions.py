@@ -48,6 +48,7 @@ from recallrai.emulator._http import (
     format_timestamp,
     json_response,
     no_content,
+    object_field,
     page_response,
     parse_json_object_body,
 )
@@ -185,16 +186,6 @@ def find_session(ctx: RequestContext) -> tuple[UserRecord, SessionRecord]:
 # -- body fields ------------------------------------------------------------------
 
 
-def _object_field(validator: Validator, body: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        validator.add(("body", key), "Input should be a valid dictionary", "dict_type")
-        return None
-    return value
-
-
 def _auto_process_field(validator: Validator, body: dict[str, Any]) -> int:
     key = "auto_process_after_seconds"
     value = body.get(key)
@@ -250,7 +241,7 @@ def create_session(ctx: RequestContext) -> web.Response:
     body = parse_json_object_body(ctx.body)
     validator = Validator()
     auto_process = _auto_process_field(validator, body)
-    metadata = _object_field(validator, body, "metadata")
+    metadata = object_field(validator, body, "metadata")
     created_at = _created_at_field(validator, body)
     validator.raise_if_errors()
     user = ctx.project.get_user(ctx.params["user_id"])
@@ -299,7 +290,7 @@ def list_sessions(ctx: RequestContext) -> web.Response:
 def update_session(ctx: RequestContext) -> web.Response:
     body = parse_json_object_body(ctx.body)
     validator = Validator()
-    new_metadata = _object_field(validator, body, "new_metadata")
+    new_metadata = object_field(validator, body, "new_metadata")
     validator.raise_if_errors()
     user, session = find_session(ctx)
     if new_metadata is not None:

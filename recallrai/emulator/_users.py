@@ -18,6 +18,7 @@ from recallrai.emulator._http import (
     format_timestamp,
     json_response,
     no_content,
+    object_field,
     page_response,
     parse_json_object_body,
 )
@@ -66,16 +67,6 @@ def _user_id_field(
     return value
 
 
-def _object_field(validator: Validator, body: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        validator.add(("body", key), "Input should be a valid dictionary", "dict_type")
-        return None
-    return value
-
-
 def _bool_field(validator: Validator, body: dict[str, Any], key: str) -> bool | None:
     value = body.get(key)
     if value is None:
@@ -90,7 +81,7 @@ def create_user(ctx: RequestContext) -> web.Response:
     body = parse_json_object_body(ctx.body)
     validator = Validator()
     user_id = _user_id_field(validator, body, "custom_user_id", required=True)
-    metadata = _object_field(validator, body, "metadata")
+    metadata = object_field(validator, body, "metadata")
     merge_conflict_enabled = _bool_field(validator, body, "merge_conflict_enabled")
     validator.raise_if_errors()
     assert user_id is not None
@@ -116,7 +107,7 @@ def list_users(ctx: RequestContext) -> web.Response:
 def update_user(ctx: RequestContext) -> web.Response:
     body = parse_json_object_body(ctx.body)
     validator = Validator()
-    new_metadata = _object_field(validator, body, "new_metadata")
+    new_metadata = object_field(validator, body, "new_metadata")
     new_user_id = _user_id_field(validator, body, "new_custom_user_id", required=False)
     merge_conflict_enabled = _bool_field(validator, body, "merge_conflict_enabled")
     validator.raise_if_errors()
