@@ -66,7 +66,7 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
         "",
         f"Machine: {machine['cpu_model']}; {machine['cpu_count']} CPUs ({machine['usable_cpus']} usable)"
         f"; {machine['memory_gb']} GB; {machine['python']}; {machine['os']}; "
-        f"1-min load average {load} (servers and clients share these CPUs).",
+        f"1-min load average {load}; CPU placement: {settings.get('placement', 'unpinned')}.",
         "",
         f"Versions: recallrai {machine['recallrai']} (this repo), aiohttp {machine['aiohttp']}; "
         + (

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.metadata
 import json
 import os
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,12 +200,54 @@ class Settings:
     job_timeout: float
     deadline: float
     out_dir: Path
+    placement: Placement | None = None
 
     def count(self, workload: Workload) -> int:
         return workload.quick_count if self.quick else workload.count
 
 
 # ----------------------------------------------------------------------------- processes
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which CPUs the servers and the clients run on.
+
+    With two or more usable CPUs, the servers get the first and every client
+    process the second, so a client never competes with the server for a core
+    and all of a client's threads (the sync facade's loop thread included)
+    share one, as they would on a busy production host. Without it, a
+    hand-off between two threads of the client process costs a cross-CPU
+    wake-up, which on a virtual machine is an expensive inter-processor
+    interrupt that varies from run to run.
+    """
+
+    servers: frozenset[int]
+    clients: frozenset[int]
+
+    @classmethod
+    def split(cls) -> Placement | None:
+        """Servers on the first usable CPU, clients on the second; None if that cannot be done."""
+        try:
+            usable = sorted(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            return None
+        if len(usable) < 2:
+            return None
+        return cls(frozenset(usable[:1]), frozenset(usable[1:2]))
+
+    def describe(self) -> str:
+        return (
+            f"servers pinned to CPU {','.join(map(str, sorted(self.servers)))}, "
+            f"each client process to CPU {','.join(map(str, sorted(self.clients)))}"
+        )
+
+
+def _pinned(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child process to ``cpus``."""
+    if cpus is None:
+        return None
+    return functools.partial(os.sched_setaffinity, 0, cpus)
 
 
 def _child_env() -> dict[str, str]:
@@ -214,9 +257,12 @@ def _child_env() -> dict[str, str]:
 class Server:
     """A server subprocess that prints its base URL as the first stdout line."""
 
-    def __init__(self, name: str, command: Sequence[str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, command: Sequence[str], log_dir: Path, cpus: frozenset[int] | None
+    ) -> None:
         self.name = name
         self.command = list(command)
+        self.cpus = cpus
         self.log_path = log_dir / f"server-{name}.log"
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
@@ -231,6 +277,7 @@ class Server:
                 text=True,
                 cwd=HERE,
                 env=_child_env(),
+                preexec_fn=_pinned(self.cpus),
             )
         assert self._proc.stdout is not None
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
@@ -270,8 +317,10 @@ class Outcome:
     unavailable: bool = False
 
 
-def run_json_process(command: Sequence[str], *, cwd: Path, timeout: float) -> Outcome:
-    """Run a client process; its last stdout line is the JSON result."""
+def run_json_process(
+    command: Sequence[str], *, cwd: Path, timeout: float, cpus: frozenset[int] | None = None
+) -> Outcome:
+    """Run a client process (on ``cpus`` if given); its last stdout line is the JSON result."""
     try:
         proc = subprocess.run(
             list(command),
@@ -281,6 +330,7 @@ def run_json_process(command: Sequence[str], *, cwd: Path, timeout: float) -> Ou
             env=_child_env(),
             stdin=subprocess.DEVNULL,
             timeout=timeout,
+            preexec_fn=_pinned(cpus),
         )
     except subprocess.TimeoutExpired:
         return Outcome(False, error=f"timed out after {timeout:g} s")
@@ -384,7 +434,10 @@ IMPORT_SNIPPET = (
 
 
 def measure_imports(
-    pythons: dict[str, tuple[list[str], bool]], runs: int, timeout: float
+    pythons: dict[str, tuple[list[str], bool]],
+    runs: int,
+    timeout: float,
+    cpus: frozenset[int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """`import recallrai` in fresh processes, interleaved, after one unmeasured run each."""
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in pythons}
@@ -395,7 +448,7 @@ def measure_imports(
                 if name in errors:
                     continue
                 out = run_json_process(
-                    [*command, "-c", IMPORT_SNIPPET], cwd=Path(cwd), timeout=timeout
+                    [*command, "-c", IMPORT_SNIPPET], cwd=Path(cwd), timeout=timeout, cpus=cpus
                 )
                 if not out.ok:
                     errors[name] = out.error
@@ -567,6 +620,11 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument(
         "--max-minutes", type=float, default=90.0, help="time budget; later runs are skipped"
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the OS place servers and clients (default: servers on one CPU, clients on another)",
+    )
     args = parser.parse_args(argv)
     servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
     if not servers or not set(servers) <= {"fixed", "emulator"}:
@@ -584,6 +642,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         job_timeout=120.0 if args.quick else 600.0,
         deadline=time.monotonic() + args.max_minutes * 60,
         out_dir=args.out_dir,
+        placement=None if args.no_pin else Placement.split(),
     )
 
 
@@ -592,7 +651,9 @@ def log(message: str) -> None:
 
 
 @contextlib.contextmanager
-def servers_running(names: Sequence[str], log_dir: Path) -> Iterator[dict[str, Server]]:
+def servers_running(
+    names: Sequence[str], log_dir: Path, cpus: frozenset[int] | None
+) -> Iterator[dict[str, Server]]:
     commands = {
         "fixed": [
             sys.executable,
@@ -615,7 +676,7 @@ def servers_running(names: Sequence[str], log_dir: Path) -> Iterator[dict[str, S
     started: dict[str, Server] = {}
     try:
         for name in names:
-            server = Server(name, commands[name], log_dir)
+            server = Server(name, commands[name], log_dir, cpus)
             log(f"starting the {name} server ...")
             server.start()
             started[name] = server
@@ -651,8 +712,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors: dict[tuple[str, str, str], str] = {}
 
     session_ids: dict[str, str] = {}  # server -> the session the stream workload reads
+    placement = settings.placement
+    server_cpus = placement.servers if placement else None
+    client_cpus = placement.clients if placement else None
     with tempfile.TemporaryDirectory(prefix="recallrai-bench-") as tmp:
-        with servers_running(settings.servers, Path(tmp)) as servers:
+        with servers_running(settings.servers, Path(tmp), server_cpus) as servers:
             if "emulator" in servers:
                 count = settings.count(next(w for w in WORKLOADS if w.key == "list"))
                 log(f"seeding the emulator with {count} users ...")
@@ -671,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ],
                     cwd=HERE,
                     timeout=settings.job_timeout,
+                    cpus=client_cpus,
                 )
                 if not seeded.ok:
                     raise SystemExit(f"seeding the emulator failed: {seeded.error}")
@@ -714,7 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             )
                             t0 = time.monotonic()
                             outcome = run_json_process(
-                                command, cwd=HERE, timeout=settings.job_timeout
+                                command, cwd=HERE, timeout=settings.job_timeout, cpus=client_cpus
                             )
                             log(
                                 f"[{done}/{total}] rep {rep + 1} {server_name:8} {workload.key:8} "
@@ -738,7 +803,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 [str(official_py), "-E", "-s"],
                 True,
             )
-        imports = measure_imports(pythons, settings.import_runs, timeout=120.0)
+        imports = measure_imports(pythons, settings.import_runs, timeout=120.0, cpus=client_cpus)
 
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     rows = build_rows(settings, active, samples, raw_samples, errors, unavailable)
@@ -758,6 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sync_threads": SYNC_THREADS,
             "warmup_requests": settings.warmup,
             "counts": {w.key: settings.count(w) for w in WORKLOADS},
+            "placement": placement.describe() if placement else "unpinned",
         },
         "machine": info,
         "official": {

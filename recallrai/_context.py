@@ -208,11 +208,15 @@ class ContextStream:
         self._buffer = b""
         self._lines: list[bytes] = []
         self._finished = False
+        self._deferred: BaseException | None = None
 
     def __aiter__(self) -> ContextStream:
         return self
 
     async def __anext__(self) -> Context:
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         if self._finished:
             raise StopAsyncIteration
         try:
@@ -233,6 +237,28 @@ class ContextStream:
                 )
             return self._query.with_prompt(event, self._prompts)
         return event
+
+    async def _anext_batch(self) -> tuple[list[Context], bool]:
+        """The next event and every later one already received; and whether more may follow.
+
+        The sync facade calls this so that events which arrived in one chunk
+        cross to the caller's thread in one hand-off rather than one each, and
+        a finished stream needs no further call. An error met after the first
+        event is kept for the next call, so the events before it are delivered
+        first, as with ``async for``.
+        """
+        events = [await self.__anext__()]
+        while not self._finished and self._has_buffered_event():
+            try:
+                events.append(await self.__anext__())
+            except BaseException as error:
+                self._deferred = error
+                break
+        return events, not self._finished or self._deferred is not None
+
+    def _has_buffered_event(self) -> bool:
+        """Whether a ``data:`` line is already buffered, so the next event needs no read."""
+        return any(line.startswith(b"data:") and line[5:].strip() for line in self._lines)
 
     async def _next_event(self) -> Context | None:
         """The next ``data:`` payload as a context event, ``None`` at the end of the body."""

@@ -170,21 +170,38 @@ def resolve(loop: LoopThread, awaitable: Awaitable[Any]) -> Any:
 
 
 def iterate(loop: LoopThread, iterator: AsyncIterator[Any]) -> Iterator[Any]:
-    """Drive an async iterator from the loop thread, one item per blocking step.
+    """Drive an async iterator from the loop thread.
 
-    Leaving the ``for`` loop early (``break``, an exception, ``close()``) closes
-    the async iterator on the loop, which releases its connection at once.
+    Iterators with an ``_anext_batch`` method (``ContextStream``) hand over
+    every item they already hold, and say whether more may follow, in one
+    blocking step; others take one step per item. Leaving the ``for`` loop
+    early (``break``, an exception, ``close()``) closes the async iterator on
+    the loop, which releases its connection at once.
     """
+    anext_batch: Callable[[], Awaitable[tuple[list[Any], bool]]] = getattr(
+        iterator, "_anext_batch", None
+    ) or _one_item(iterator)
+    exhausted = False
     try:
-        while True:
+        while not exhausted:
             try:
-                item = loop.call(iterator.__anext__)
+                items, more = loop.call(anext_batch)
             except StopAsyncIteration:
+                exhausted = True
                 return
-            yield wrap(loop, item)
+            exhausted = not more
+            for item in items:
+                yield wrap(loop, item)
     finally:
         aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
+        if not exhausted and aclose is not None:
             # A closed client took its pool (and the stream's connection) with it.
             with contextlib.suppress(exceptions.ConnectionError):
                 loop.call(aclose)
+
+
+def _one_item(iterator: AsyncIterator[Any]) -> Callable[[], Awaitable[tuple[list[Any], bool]]]:
+    async def anext_batch() -> tuple[list[Any], bool]:
+        return [await iterator.__anext__()], True
+
+    return anext_batch

@@ -642,8 +642,11 @@ def test_sync_stream_errors_and_validation(
     user = sync_client.create_user("dave")
     session = user.create_session()
     emu.fail_next_stream(error_message="kaput")
+    seen: list[Context] = []
     with pytest.raises(StreamError, match="kaput"):
-        list(session.get_context_stream())
+        for event in session.get_context_stream():
+            seen.append(event)
+    assert [event.is_final for event in seen] == [False, False, False]
     emu.truncate_next_stream()
     with pytest.raises(StreamError):
         list(session.get_context_stream())
