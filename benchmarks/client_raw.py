@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 from _common import (
     API_KEY,
     CREATE_METADATA,
-    STREAM_CONTEXT_EVENTS,
     STREAM_CONTEXT_PARAMS,
-    MemoryProbe,
-    Meter,
     WrongAnswer,
-    pages_for,
     parse_args,
     run_client,
-    split,
 )
-
-MAX_PAGES = 100_000  # bound on any paging loop
+from _workloads import MAX_PAGES, AsyncCalls, run_async
 
 
 class Raw:
@@ -104,14 +99,14 @@ class Raw:
                     events.append(json.loads(line[5:]))
         return events
 
-    async def iterate_users(self, limit: int) -> Any:
-        """Every user across pages, one page in memory at a time (the floor of a paginator)."""
+    async def user_ids(self, limit: int) -> AsyncIterator[str]:
+        """Every user's ID across pages, one page in memory at a time (the floor of a paginator)."""
         offset = 0
         for _ in range(MAX_PAGES):
             page = await self.list_page(offset, limit)
             users = page["users"]
             for user in users:
-                yield user
+                yield user["custom_user_id"]
             offset += len(users)
             if not (page["has_more"] and users):
                 return
@@ -126,79 +121,26 @@ async def workload(args: Any) -> dict[str, Any]:
 
 
 async def _workload(raw: Raw, args: Any) -> dict[str, Any]:
-    name, count = args.workload, args.count
-    if name == "stream_context":
-        uid, sid = args.user_id, args.session_id
-
-        async def stream() -> None:
-            events = await raw.stream_context(uid, sid)
-            if len(events) != STREAM_CONTEXT_EVENTS or not events[-1].get("is_final"):
-                raise WrongAnswer(f"unexpected event stream: {events!r}"[:300])
-            events[-1]["context"]
-
-        for _ in range(args.warmup):
-            await stream()
-        with Meter() as meter:
-            for _ in range(count):
-                await stream()
-        return {"ops": count, "requests": count, **meter.figures()}
-
-    if name == "seed":  # fill the emulator: user-000000 ... with a few requests in flight
+    if args.workload == "seed":  # fill the emulator: user-000000 ... with a few requests in flight
         sem = asyncio.Semaphore(16)
 
         async def seed(i: int) -> None:
             async with sem:
                 await raw.create_user(f"user-{i:06d}", {"i": i})
 
-        await asyncio.gather(*(seed(i) for i in range(count)))
+        await asyncio.gather(*(seed(i) for i in range(args.count)))
         # ... and one session of --user-id, for the streamed context workload.
         session_id = await raw.create_session(args.user_id)
-        return {"ops": count, "requests": count + 1, "session_id": session_id}
+        return {"ops": args.count, "requests": args.count + 1, "session_id": session_id}
 
-    if name in ("get_seq", "get_conc"):
-        in_flight = args.concurrency if name == "get_conc" else 1
-        uid = args.user_id
-
-        async def worker(n: int) -> None:
-            for _ in range(n):
-                await raw.get_user(uid)
-
-        # Warm-up opens every connection the measured part will use.
-        await asyncio.gather(*(worker(n) for n in split(max(args.warmup, in_flight), in_flight)))
-        with Meter() as meter:
-            await asyncio.gather(*(worker(n) for n in split(count, in_flight)))
-        return {"ops": count, "requests": count, "in_flight": in_flight, **meter.figures()}
-
-    if name == "create":
-        prefix = args.id_prefix
-        for i in range(args.warmup):
-            await raw.create_user(f"{prefix}-warm-{i}", CREATE_METADATA)
-        with Meter() as meter:
-            for i in range(count):
-                await raw.create_user(f"{prefix}-{i}", CREATE_METADATA)
-        return {"ops": count, "requests": count, **meter.figures()}
-
-    if name in ("list", "iterate"):
-        await raw.list_page(0, args.page_size)  # warm-up: connection, code paths
-        probe = MemoryProbe() if name == "iterate" else None
-        seen = 0
-        with Meter() as meter:
-            async for user in raw.iterate_users(args.page_size):
-                user["custom_user_id"]
-                seen += 1
-                if probe is not None and seen % probe.SAMPLE_EVERY == 0:
-                    probe.sample()
-        if seen != count:
-            raise WrongAnswer(f"listed {seen} users, expected {count}")
-        memory = probe.figures() if probe is not None else {}
-        return {
-            "ops": seen,
-            "requests": pages_for(seen, args.page_size),
-            **meter.figures(),
-            **memory,
-        }
-
-    raise SystemExit(f"unknown workload {name!r}")
+    calls = AsyncCalls(
+        get_user=lambda: raw.get_user(args.user_id),
+        create_user=lambda uid: raw.create_user(uid, CREATE_METADATA),
+        stream_context=lambda: raw.stream_context(args.user_id, args.session_id),
+        list_page=lambda: raw.list_page(0, args.page_size),
+        user_ids=lambda: raw.user_ids(args.page_size),
+    )
+    return await run_async(calls, args)
 
 
 def main() -> dict[str, Any]:
