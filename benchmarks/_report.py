@@ -51,7 +51,10 @@ def _measured(target: dict[str, Any], server: str) -> str:
     value = target["measured"].get(server)
     if value is None:
         return "-"
-    return f"{value:.2f}x" if target["kind"] == "cpu_ratio" else f"{value:.1f} MB"
+    if target["kind"] != "cpu_ratio":
+        return f"{value:.1f} MB"
+    low, high = target.get("spread", {}).get(server, (value, value))
+    return f"{value:.2f}x" if low == high else f"{value:.2f}x ({low:.2f} to {high:.2f})"
 
 
 def markdown(doc: dict[str, Any], chart_note: str) -> str:
@@ -106,8 +109,11 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
     out += [
         "",
         "Verdicts are taken on the fixed-response server, where the client's own cost is "
-        "isolated; the emulator columns are for context. CPU ratios compare client-process "
-        "CPU time per request with raw aiohttp's for the same workload in the same run.",
+        "isolated; the emulator columns are for context. A CPU ratio compares client-process "
+        "CPU time per request with raw aiohttp's for the same workload in the same repetition "
+        "(every client runs back to back, in an order that rotates between repetitions); the "
+        "figure is the median of those per-repetition ratios, with their range in brackets. "
+        "The tables below show each client's median over repetitions, and their ratios.",
         "",
     ]
 

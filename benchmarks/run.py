@@ -605,7 +605,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         prog="python benchmarks/run.py", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts, 1 repetition")
-    parser.add_argument("--reps", type=int, help="repetitions (median taken); default 5, quick 1")
+    parser.add_argument("--reps", type=int, help="repetitions (median taken); default 7, quick 1")
     parser.add_argument(
         "--no-official", action="store_true", help="skip the official package (no network)"
     )
@@ -629,7 +629,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
     if not servers or not set(servers) <= {"fixed", "emulator"}:
         parser.error("--servers takes fixed, emulator or both")
-    reps = args.reps if args.reps is not None else (1 if args.quick else 5)
+    reps = args.reps if args.reps is not None else (1 if args.quick else 7)
     if not 1 <= reps <= 50:
         parser.error("--reps must be between 1 and 50")
     return Settings(
@@ -756,7 +756,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for workload in active:
                         if server_name not in workload.servers:
                             continue
-                        for client in CLIENTS:
+                        # Each repetition starts with a different client, so a drift of the
+                        # machine's speed within a repetition favours no client in particular.
+                        start = rep % len(CLIENTS)
+                        for client in CLIENTS[start:] + CLIENTS[:start]:
                             key = (server_name, workload.key, client.key)
                             if client.key in unavailable:
                                 continue
@@ -958,8 +961,12 @@ def evaluate_targets(
             row = find(server, target.workload, target.client)
             if row is None or row["median"] is None:
                 continue
-            if target.kind == "cpu_ratio" and "cpu_us_per_op" in row["ratio_to_raw"]:
-                entry["measured"][server] = row["ratio_to_raw"]["cpu_us_per_op"]
+            if target.kind == "cpu_ratio" and row["cpu_ratio_paired_median"] is not None:
+                # The median over repetitions of (this client / raw in the same repetition):
+                # pairing cancels the machine's drift between repetitions.
+                per_rep = row["cpu_ratio_per_repetition"]
+                entry["measured"][server] = row["cpu_ratio_paired_median"]
+                entry.setdefault("spread", {})[server] = [min(per_rep), max(per_rep)]
             elif target.kind == "rss_growth_mb" and "rss_growth_mb" in row["median"]:
                 entry["measured"][server] = row["median"]["rss_growth_mb"]
         # The verdict is taken on the fixed server (pure client cost) when it ran.
