@@ -32,6 +32,18 @@ __all__ = [
 ]
 
 
+def _closed_elsewhere(bound: asyncio.AbstractEventLoop | None) -> bool:
+    """Whether the pool was opened on another loop, one that is closed now.
+
+    Closing from a loop that is still running elsewhere is refused like any
+    other use from the wrong loop.
+    """
+    if bound is None or bound.is_closed():
+        return bound is not None
+    _check_loop(bound)
+    return False
+
+
 class TransportFailure(Exception):
     """The exchange failed below HTTP.
 
@@ -141,6 +153,21 @@ class _AiohttpStream(StreamResponse):
         self._response.close()
 
 
+_OTHER_LOOP = (
+    "This client is bound to the event loop it first sent a request on, and is now "
+    "used from another one. Create one client per event loop (for example inside the "
+    "coroutine passed to asyncio.run()), and close it before that loop ends."
+)
+
+
+def _check_loop(bound: asyncio.AbstractEventLoop | None) -> asyncio.AbstractEventLoop:
+    """The running loop; a typed error if the connection pool belongs to another one."""
+    loop = asyncio.get_running_loop()
+    if bound is not None and bound is not loop:
+        raise exceptions.ConnectionError(_OTHER_LOOP)
+    return loop
+
+
 def _aiohttp_connect_timeout() -> tuple[type[BaseException], ...]:
     import aiohttp
 
@@ -155,12 +182,14 @@ class AiohttpTransport(Transport):
     def __init__(self, *, max_connections: int = 100) -> None:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._closed = False
 
     def _client_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise exceptions.ConnectionError("The client is closed")
+        self._loop = _check_loop(self._loop)
         if self._session is None:
             import aiohttp
 
@@ -248,6 +277,10 @@ class AiohttpTransport(Transport):
         return _AiohttpStream(response)
 
     async def aclose(self) -> None:
+        if self._session is not None and _closed_elsewhere(self._loop):
+            # Its loop is gone and its connections with it: nothing left to close here.
+            self._session.detach()
+            self._session = None
         self._closed = True
         session, self._session = self._session, None
         if session is not None:
@@ -310,11 +343,13 @@ class HttpxTransport(Transport):
             )
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     def _async_client(self) -> httpx.AsyncClient:
         if self._closed:
             raise exceptions.ConnectionError("The client is closed")
+        self._loop = _check_loop(self._loop)
         if self._client is None:
             import httpx
 
@@ -374,6 +409,8 @@ class HttpxTransport(Transport):
         return _HttpxStream(response)
 
     async def aclose(self) -> None:
+        if _closed_elsewhere(self._loop):
+            self._client = None  # its loop is gone and its connections with it
         self._closed = True
         client, self._client = self._client, None
         if client is not None:

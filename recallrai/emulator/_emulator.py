@@ -172,6 +172,17 @@ class Emulator:
             raise ValueError("processing_delay must be >= 0")
         self._state.store.session_control.processing_delay = seconds
 
+    @property
+    def balance_exhausted(self) -> bool:
+        """While true, sessions that finish processing become ``insufficient_balance``
+        and no memories are extracted from them, as when the account has run out of
+        credit (settable; cleared by :meth:`reset`)."""
+        return self._state.store.session_control.balance_exhausted
+
+    @balance_exhausted.setter
+    def balance_exhausted(self, exhausted: bool) -> None:
+        self._state.store.session_control.balance_exhausted = bool(exhausted)
+
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's time forward by *seconds* (>= 0), e.g. to make
         idle sessions auto-process; the effect shows on the next request."""

@@ -54,6 +54,7 @@ from recallrai.emulator._http import (
 )
 from recallrai.emulator._sessions_store import (
     FAILED,
+    INSUFFICIENT_BALANCE,
     PENDING,
     PROCESSED,
     PROCESSING,
@@ -132,8 +133,11 @@ def _start_processing(project: ProjectStore, session: SessionRecord, at: datetim
 
 
 def _finish(project: ProjectStore, user: UserRecord, session: SessionRecord, at: datetime) -> None:
-    session.status = PROCESSED
     session.processing_deadline = None
+    if project.session_control.balance_exhausted:
+        session.status = INSUFFICIENT_BALANCE
+        return
+    session.status = PROCESSED
     try:
         _memories.process_session(project, user, session, at)
     except Exception:

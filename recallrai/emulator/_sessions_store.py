@@ -138,8 +138,8 @@ class SessionControl:
     """Emulator-wide settings and test controls for sessions and context streams.
 
     Settings (``processing_delay``, ``stream_event_delay``) survive
-    :meth:`reset`; the stream gate, the stream counters and the one-shot stream
-    outcomes do not.
+    :meth:`reset`; the stream gate, the stream counters, the one-shot stream
+    outcomes and ``balance_exhausted`` do not.
     """
 
     def __init__(self, *, processing_delay: float = 0.05, stream_event_delay: float = 0.01) -> None:
@@ -147,6 +147,8 @@ class SessionControl:
         """Seconds (of emulator time) a session stays ``processing``."""
         self.stream_event_delay = stream_event_delay
         """Seconds (real time) between the events of a context stream."""
+        self.balance_exhausted = False
+        """While true, processing ends in ``insufficient_balance`` and extracts nothing."""
         self.gate = StreamGate()
         self._lock = threading.Lock()
         self._outcomes: list[tuple[StreamMode, str | None]] = []
@@ -175,6 +177,7 @@ class SessionControl:
     def reset(self) -> None:
         """Open the gate, zero the counters and forget queued stream outcomes."""
         self.gate.release()
+        self.balance_exhausted = False
         with self._lock:
             self._outcomes.clear()
             self.streams_started = 0

@@ -201,6 +201,30 @@ async def test_async_auto_processing(
 
 
 @pytest.mark.anyio
+async def test_async_insufficient_balance(
+    async_client: AsyncRecallrAI, recallrai_emulator: Emulator
+) -> None:
+    """With the emulator's balance exhausted, processing ends in ``insufficient_balance``
+    and extracts nothing; the status reads as the enum and filters lists."""
+    user = await async_client.create_user("broke")
+    recallrai_emulator.balance_exhausted = True
+    session = await user.create_session()
+    await session.add_message("user", "I live in Paris.")
+    await session.process()
+    recallrai_emulator.settle()
+    await session.refresh()
+    assert session.status is SessionStatus.INSUFFICIENT_BALANCE
+    listed = await user.list_sessions(status_filter=["insufficient_balance"])
+    assert [s.session_id for s in listed.items] == [session.session_id]
+    assert (await user.list_memories()).total == 0
+    with pytest.raises(InvalidSessionStateError):
+        await session.process()
+
+    recallrai_emulator.reset()
+    assert recallrai_emulator.balance_exhausted is False
+
+
+@pytest.mark.anyio
 async def test_async_every_context_parameter_changes_the_result(
     async_client: AsyncRecallrAI, recallrai_emulator: Emulator, fake_memories: list[FakeMemory]
 ) -> None:

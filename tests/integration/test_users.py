@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from datetime import timezone
 
 import pytest
@@ -270,3 +271,52 @@ def test_sync_page_refuses_async_for(sync_client: RecallrAI) -> None:
 
     with pytest.raises(TypeError, match="`for`"):
         asyncio.run(consume())
+
+
+def test_a_client_used_from_a_second_event_loop_fails_clearly(
+    recallrai_emulator: Emulator, transport: str
+) -> None:
+    """The pool belongs to the loop of the first request: another loop gets a typed
+    error (not aiohttp's or httpx's), and the first loop can still use and close it."""
+    emu = recallrai_emulator
+    client = AsyncRecallrAI(
+        emu.api_key,
+        emu.project_id,
+        base_url=emu.base_url,
+        transport=transport,  # type: ignore[arg-type]
+        max_retries=0,
+    )
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(client.create_user("looped"))
+        sent = len(emu.requests)
+        with pytest.raises(exceptions.ConnectionError, match="another one"):
+            asyncio.run(client.get_user("looped"))
+        with pytest.raises(exceptions.ConnectionError, match="another one"):
+            asyncio.run(client.close())  # its loop is still open: close it there
+        assert len(emu.requests) == sent
+        user = first.run_until_complete(client.get_user("looped"))
+        assert user.user_id == "looped"
+        first.run_until_complete(client.close())
+    finally:
+        first.close()
+
+
+def test_closing_a_client_whose_loop_has_ended(transport: str) -> None:
+    """``close()`` from a new loop, once the client's own loop is closed, succeeds and
+    leaves the client closed for good (its pool went with its loop)."""
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = AsyncRecallrAI(
+        "rai_key",
+        "project",
+        base_url=f"http://127.0.0.1:{port}",
+        transport=transport,  # type: ignore[arg-type]
+        max_retries=0,
+    )
+    with pytest.raises(exceptions.ConnectionError):
+        asyncio.run(client.get_user("someone"))  # binds the pool to this loop, then it ends
+    asyncio.run(client.close())
+    with pytest.raises(exceptions.ConnectionError, match="closed"):
+        asyncio.run(client.get_user("someone"))
