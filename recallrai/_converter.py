@@ -9,6 +9,7 @@ come out timezone-aware in UTC.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -97,10 +98,17 @@ converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_obje
 converter.register_unstructure_hook(datetime, format_datetime)
 
 
+_hooks: dict[Any, Callable[[Any, Any], Any]] = {}
+"""Structure hooks by target type: every response is structured, so skip cattrs' dispatch."""
+
+
 def structure(data: Any, cls: type[T], what: str) -> T:
     """Structure wire data into ``cls``; a mismatch is a :class:`MalformedResponseError`."""
     try:
-        return converter.structure(data, cls)
+        hook = _hooks.get(cls)
+        if hook is None:
+            hook = _hooks[cls] = converter.get_structure_hook(cls)
+        return hook(data, cls)  # type: ignore[no-any-return]
     except Exception as error:  # cattrs raises many kinds; all mean "the body is malformed"
         if isinstance(error, cattrs.BaseValidationError):
             problems = "; ".join(cattrs.transform_error(error))

@@ -32,14 +32,14 @@ __all__ = [
 ]
 
 
-def _closed_elsewhere(bound: asyncio.AbstractEventLoop | None) -> bool:
-    """Whether the pool was opened on another loop, one that is closed now.
+def _loop_is_gone(bound: asyncio.AbstractEventLoop | None) -> bool:
+    """For closing: whether the pool's loop has been closed (not just left).
 
-    Closing from a loop that is still running elsewhere is refused like any
-    other use from the wrong loop.
+    Closing from a loop while the pool's own loop is still open is refused like
+    any other use from the wrong loop.
     """
-    if bound is None or bound.is_closed():
-        return bound is not None
+    if bound is not None and bound.is_closed():
+        return True
     _check_loop(bound)
     return False
 
@@ -277,8 +277,9 @@ class AiohttpTransport(Transport):
         return _AiohttpStream(response)
 
     async def aclose(self) -> None:
-        if self._session is not None and _closed_elsewhere(self._loop):
-            # Its loop is gone and its connections with it: nothing left to close here.
+        if self._session is not None and _loop_is_gone(self._loop):
+            # aiohttp cannot close connections of a closed loop: let them go (the caller
+            # leaked them when that loop ended); the session itself is marked closed.
             self._session.detach()
             self._session = None
         self._closed = True
@@ -409,8 +410,8 @@ class HttpxTransport(Transport):
         return _HttpxStream(response)
 
     async def aclose(self) -> None:
-        if _closed_elsewhere(self._loop):
-            self._client = None  # its loop is gone and its connections with it
+        if _loop_is_gone(self._loop):
+            self._client = None  # httpx cannot close it either: let the leaked pool go
         self._closed = True
         client, self._client = self._client, None
         if client is not None:
