@@ -91,3 +91,35 @@ def test_unclosed_client_does_not_hang_interpreter_exit(recallrai_emulator: Emul
     )
     assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr
     assert result.stderr == ""
+
+
+def test_iterate_drives_a_plain_async_iterator_and_closes_it_early() -> None:
+    """Without ``_anext_batch``, ``iterate`` takes one item per step on the loop thread,
+    and leaving the ``for`` early closes the async generator there."""
+    from recallrai_sync._runtime import LoopThread, iterate
+
+    async def nothing() -> None:
+        return None
+
+    loop = LoopThread(nothing)
+    seen_on: set[str] = set()
+    closed: list[bool] = []
+
+    async def numbers():  # type: ignore[no-untyped-def]
+        try:
+            for n in range(5):
+                seen_on.add(threading.current_thread().name)
+                yield n
+        finally:
+            closed.append(True)
+
+    try:
+        assert list(iterate(loop, numbers())) == [0, 1, 2, 3, 4]
+        assert closed == [True]
+        for n in iterate(loop, numbers()):
+            if n == 1:
+                break
+        assert closed == [True, True]
+        assert seen_on == {"recallrai-event-loop"}
+    finally:
+        loop.close()
