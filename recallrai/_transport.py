@@ -32,18 +32,6 @@ __all__ = [
 ]
 
 
-def _loop_is_gone(bound: asyncio.AbstractEventLoop | None) -> bool:
-    """For closing: whether the pool's loop has been closed (not just left).
-
-    Closing from a loop while the pool's own loop is still open is refused like
-    any other use from the wrong loop.
-    """
-    if bound is not None and bound.is_closed():
-        return True
-    _check_loop(bound)
-    return False
-
-
 class TransportFailure(Exception):
     """The exchange failed below HTTP.
 
@@ -168,6 +156,18 @@ def _check_loop(bound: asyncio.AbstractEventLoop | None) -> asyncio.AbstractEven
     return loop
 
 
+def _loop_is_gone(bound: asyncio.AbstractEventLoop | None) -> bool:
+    """For closing: whether the pool's loop has been closed (not just left).
+
+    Closing from a loop while the pool's own loop is still open is refused like
+    any other use from the wrong loop.
+    """
+    if bound is not None and bound.is_closed():
+        return True
+    _check_loop(bound)
+    return False
+
+
 def _aiohttp_connect_timeout() -> tuple[type[BaseException], ...]:
     import aiohttp
 
@@ -277,14 +277,16 @@ class AiohttpTransport(Transport):
         return _AiohttpStream(response)
 
     async def aclose(self) -> None:
-        if self._session is not None and _loop_is_gone(self._loop):
-            # aiohttp cannot close connections of a closed loop: let them go (the caller
-            # leaked them when that loop ended); the session itself is marked closed.
-            self._session.detach()
-            self._session = None
+        gone = _loop_is_gone(self._loop)
         self._closed = True
         session, self._session = self._session, None
-        if session is not None:
+        if session is None:
+            return
+        if gone:
+            # aiohttp cannot close connections of a closed loop: let them go (the caller
+            # leaked them when that loop ended); the session itself is marked closed.
+            session.detach()
+        else:
             await session.close()
 
 
@@ -410,9 +412,8 @@ class HttpxTransport(Transport):
         return _HttpxStream(response)
 
     async def aclose(self) -> None:
-        if _loop_is_gone(self._loop):
-            self._client = None  # httpx cannot close it either: let the leaked pool go
+        gone = _loop_is_gone(self._loop)
         self._closed = True
         client, self._client = self._client, None
-        if client is not None:
+        if client is not None and not gone:  # httpx cannot close a closed loop's pool either
             await client.aclose()

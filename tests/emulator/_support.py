@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -20,6 +21,27 @@ def encode_id(value: str) -> str:
     if value and set(value) == {"."}:
         return "%2E" * len(value)
     return urllib.parse.quote(value, safe="")
+
+
+def parse_ts(value: str) -> datetime:
+    """A wire timestamp, which must be in UTC."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert parsed.utcoffset() == timedelta(0), value
+    return parsed
+
+
+def query(**params: Any) -> str:
+    """A query string; list values repeat the key, dicts become JSON text."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            elif isinstance(item, dict):
+                item = json.dumps(item)
+            pairs.append((key, str(item)))
+    return urllib.parse.urlencode(pairs)
 
 
 @attrs.frozen

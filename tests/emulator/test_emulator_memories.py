@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
@@ -15,7 +13,7 @@ import pytest
 from recallrai.emulator import Emulator
 from recallrai.emulator._memories import CATEGORIES, categories_for, extract_facts
 
-from ._support import Api, encode_id
+from ._support import Api, encode_id, parse_ts, query
 
 pytestmark = pytest.mark.anyio
 
@@ -63,26 +61,6 @@ CONFLICT_KEYS = {
 NEW_MEMORY_KEYS = {"memory_id", "content", "event_date_start", "event_date_end", "created_at"}
 
 Message = str | tuple[str, str]
-
-
-def parse_ts(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert parsed.utcoffset() == timedelta(0), value
-    return parsed
-
-
-def query(**params: Any) -> str:
-    """A query string; list values repeat the key, dicts become JSON text."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if isinstance(item, bool):
-                item = "true" if item else "false"
-            elif isinstance(item, dict):
-                item = json.dumps(item)
-            pairs.append((key, str(item)))
-    return urllib.parse.urlencode(pairs)
 
 
 async def settle(api: Api, user_id: str, session_id: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.parse
 import uuid
 import zoneinfo
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +19,8 @@ import pytest
 from recallrai.emulator import Emulator, _memories
 from recallrai.emulator._context import score, words
 
-from ._support import Api, Reply
+from ._support import Api, Reply, parse_ts
+from ._support import query as encode_query
 
 pytestmark = pytest.mark.anyio
 
@@ -28,23 +28,10 @@ SESSION_KEYS = {"session_id", "status", "created_at", "metadata"}
 U = "/api/v1/users"
 
 
-def parse_ts(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert parsed.utcoffset() == timedelta(0), value
-    return parsed
-
-
 def query(**params: object) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if isinstance(item, bool):
-                item = "true" if item else "false"
-            elif isinstance(item, dict):
-                item = json.dumps(item)
-            pairs.append((key, str(item)))
-    return "?" + urllib.parse.urlencode(pairs) if pairs else ""
+    """``?`` and the query string, or nothing without parameters."""
+    encoded = encode_query(**params)
+    return f"?{encoded}" if encoded else ""
 
 
 def spath(user: str, session: str | None = None, tail: str | None = None) -> str:

@@ -9,17 +9,11 @@ import pytest
 
 from recallrai.emulator import Emulator
 
-from ._support import Api, encode_id
+from ._support import Api, encode_id, parse_ts
 
 pytestmark = pytest.mark.anyio
 
 USER_KEYS = {"custom_user_id", "metadata", "merge_conflict_enabled", "created_at", "last_active_at"}
-
-
-def parse_ts(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert parsed.utcoffset() == timedelta(0), value
-    return parsed
 
 
 def filter_query(value: object, *, spaced: bool = True) -> str:
