@@ -14,7 +14,13 @@ from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, pagin
 from ._pipeline import Pipeline
 from ._transport import AiohttpTransport, HttpxTransport, Transport
 from ._users import AsyncUser, user_from_wire
-from ._validation import require_bool, require_id, require_json_object, require_page
+from ._validation import (
+    require_bool,
+    require_id,
+    require_json_object,
+    require_page,
+    require_text,
+)
 from .exceptions import ValidationError
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncRecallrAI"]
@@ -152,8 +158,13 @@ class AsyncRecallrAI:
         offset: int = 0,
         limit: int = 10,
         metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        partial_user_id: str | None = None,
     ) -> AsyncPager[UserPage[AsyncUser], AsyncUser]:
         """List users, newest first.
+
+        ``partial_user_id`` keeps the users whose ID contains it, ignoring case;
+        it combines with ``metadata_filter`` (both must match).
 
         ``await`` the result for one page, or ``async for`` over it for every
         user across all pages (``limit`` is then the page size).
@@ -164,13 +175,21 @@ class AsyncRecallrAI:
             if metadata_filter is None
             else require_json_object(metadata_filter, "metadata_filter")
         )
+        search = (
+            None if partial_user_id is None else require_text(partial_user_id, "partial_user_id")
+        )
         pipeline, prompts = self._pipeline, self._prompts
 
         async def fetch(start: int) -> tuple[list[AsyncUser], int, bool]:
             data = await pipeline.request(
                 "GET",
                 api_path("users"),
-                params=(("offset", start), ("limit", limit), ("metadata_filter", filter_)),
+                params=(
+                    ("offset", start),
+                    ("limit", limit),
+                    ("metadata_filter", filter_),
+                    ("partial_user_id", search),
+                ),
             )
             users, total, has_more = page_fields(data, "users")
             records = [user_from_wire(item) for item in users]

@@ -165,10 +165,16 @@ class ContextQuery:
         return params
 
     def with_prompt(self, context: Context, prompts: dict[RecallStrategy, str]) -> Context:
-        """``context`` with the system prompt prepended, as §5.3.1 selects it."""
-        if not prompts or context.context is None or context.metadata is None:
+        """``context`` with the system prompt prepended, as §5.3.1 selects it.
+
+        An answer that does not say which strategy ran (no ``metadata``) gets the
+        prompt of the requested one (``low_latency`` for ``auto``), rather than
+        none (§13).
+        """
+        if not prompts or context.context is None:
             return context
-        if context.metadata.recall_strategy_used is RecallStrategy.AGENTIC:
+        used = None if context.metadata is None else context.metadata.recall_strategy_used
+        if used is RecallStrategy.AGENTIC:
             prompt = prompts.get(RecallStrategy.AGENTIC)
         elif self.recall_strategy is RecallStrategy.AUTO:
             prompt = prompts.get(RecallStrategy.LOW_LATENCY)

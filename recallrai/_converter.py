@@ -9,7 +9,7 @@ come out timezone-aware in UTC.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ import cattrs
 
 from .exceptions import MalformedResponseError
 
-__all__ = ["converter", "format_datetime", "parse_datetime", "structure"]
+__all__ = ["converter", "format_datetime", "parse_datetime", "structure", "with_aliases"]
 
 T = TypeVar("T")
 
@@ -96,6 +96,24 @@ def _json_object(value: object, _: type[Any]) -> dict[str, Any]:
 
 converter.register_structure_hook_func(lambda t: t == dict[str, Any], _json_object)
 converter.register_unstructure_hook(datetime, format_datetime)
+
+
+def with_aliases(data: Any, aliases: Mapping[str, str]) -> Any:
+    """``data`` with each field the service also spells another way under the SDK's name.
+
+    ``aliases`` maps the SDK's wire name to the other spelling (PROTOCOL.md §13).
+    The usual spelling wins when both are present; ``data`` is copied only when
+    an alternative spelling is actually used.
+    """
+    if not isinstance(data, dict):
+        return data
+    renamed = None
+    for name, other in aliases.items():
+        if name not in data and other in data:
+            if renamed is None:
+                renamed = dict(data)
+            renamed[name] = data[other]
+    return data if renamed is None else renamed
 
 
 _hooks: dict[Any, Callable[[Any, Any], Any]] = {}

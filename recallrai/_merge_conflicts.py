@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._converter import structure
+from ._converter import structure, with_aliases
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._models import (
@@ -32,7 +32,7 @@ _FINISHED = (MergeConflictStatus.RESOLVED, MergeConflictStatus.FAILED)
 
 @attrs.frozen(kw_only=True)
 class MergeConflictRecord:
-    """A merge conflict's fields as the server last reported them."""
+    """A merge conflict's fields as the server last reported them (nullable fields may be absent)."""
 
     id: str
     project_user_session_id: str
@@ -44,13 +44,18 @@ class MergeConflictRecord:
     new_memories: list[NewMemory] | None = None
     resolution_data: dict[str, Any] | None = None
     resolved_at: datetime | None = None
+    custom_user_id: str | None = None
+
+
+# The service's docs also key a conflict ``conflict_id`` and its new fact ``new_memory_content``.
+_CONFLICT_ALIASES = {"id": "conflict_id", "proposed_memory_content": "new_memory_content"}
 
 
 def conflict_from_wire(data: Any) -> MergeConflictRecord:
     """Read a conflict from an answer, wrapped (``{"conflict": ...}``) or bare."""
     if isinstance(data, dict) and isinstance(data.get("conflict"), dict):
         data = data["conflict"]
-    record = structure(data, MergeConflictRecord, "merge conflict")
+    record = structure(with_aliases(data, _CONFLICT_ALIASES), MergeConflictRecord, "merge conflict")
     if record.new_memories == []:  # an empty list means "none yet" (§3.7)
         record = attrs.evolve(record, new_memories=None)
     return record
@@ -173,6 +178,8 @@ class AsyncMergeConflict:
         }
         data["conflict_id"] = data.pop("id")
         data["session_id"] = data.pop("project_user_session_id")
+        del data["custom_user_id"]
+        data["user_id"] = self.user_id
         return data
 
     def __repr__(self) -> str:

@@ -30,7 +30,10 @@ __all__ = [
     "paginate",
 ]
 
-MAX_PAGE_SIZE = 100  # users, sessions, messages and conflicts (PROTOCOL.md §12)
+# Largest page each list accepts (PROTOCOL.md §12, §13).
+MAX_PAGE_SIZE = 100  # users, sessions and merge conflicts
+MAX_MESSAGE_PAGE_SIZE = 500  # a session's messages
+MAX_MEMORY_PAGE_SIZE = 200  # memories
 
 T = TypeVar("T")
 U = TypeVar("U")

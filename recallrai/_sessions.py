@@ -13,7 +13,7 @@ from ._converter import format_datetime, structure
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._models import Context, Message, MessageRole, RecallStrategy, SessionStatus
-from ._pagination import MAX_PAGE_SIZE, AsyncPager, MessagePage, page_fields, paginate
+from ._pagination import MAX_MESSAGE_PAGE_SIZE, AsyncPager, MessagePage, page_fields, paginate
 from ._pipeline import Pipeline
 from ._sentinel import NOT_LOADED, NotLoaded
 from ._transport import StreamResponse
@@ -28,14 +28,17 @@ __all__ = ["AsyncSession", "SessionRecord", "session_from_wire"]
 MIN_AUTO_PROCESS_SECONDS = 600
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class SessionRecord:
-    """A session's fields as the server last reported them."""
+    """A session's fields as the server last reported them (nullable fields may be absent)."""
 
     session_id: str
     status: SessionStatus
     created_at: datetime
     metadata: dict[str, Any]
+    user_id: str | None = None
+    processed_at: datetime | None = None
+    auto_process_after_seconds: int | None = None
 
 
 def session_from_wire(data: Any) -> SessionRecord:
@@ -105,6 +108,16 @@ class AsyncSession:
         """Free-form session metadata."""
         return self._record.metadata if self._record else NOT_LOADED
 
+    @property
+    def processed_at(self) -> datetime | NotLoaded | None:
+        """When the session was processed into memories (UTC), if it was and the server said."""
+        return self._record.processed_at if self._record else NOT_LOADED
+
+    @property
+    def auto_process_after_seconds(self) -> int | NotLoaded | None:
+        """Idle seconds after which the service processes the session; ``None`` if off or unsaid."""
+        return self._record.auto_process_after_seconds if self._record else NOT_LOADED
+
     def _path(self, *tail: str) -> str:
         return api_path("users", self._user.user_id, "sessions", self._session_id, *tail)
 
@@ -161,9 +174,9 @@ class AsyncSession:
         """The session's messages, oldest first.
 
         ``await`` the result for one page, or ``async for`` over it for every
-        message across all pages (``limit`` is then the page size).
+        message across all pages (``limit``, 1-500, is then the page size).
         """
-        offset, limit = require_page(offset, limit, MAX_PAGE_SIZE)
+        offset, limit = require_page(offset, limit, MAX_MESSAGE_PAGE_SIZE)
         pipeline, path, context = self._pipeline, self._path("messages"), self._context()
 
         async def fetch(start: int) -> tuple[list[Message], int, bool]:
@@ -275,6 +288,10 @@ class AsyncSession:
             "status": record.status.value,
             "created_at": format_datetime(record.created_at),
             "metadata": record.metadata,
+            "processed_at": None
+            if record.processed_at is None
+            else format_datetime(record.processed_at),
+            "auto_process_after_seconds": record.auto_process_after_seconds,
         }
 
     def __repr__(self) -> str:

@@ -9,12 +9,13 @@ from typing import Any, Literal
 import attrs
 
 from ._context import SystemPromptCache
-from ._converter import format_datetime, structure
+from ._converter import format_datetime, structure, with_aliases
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._merge_conflicts import AsyncMergeConflict, conflict_from_wire
 from ._models import Memory, MergeConflictStatus, SessionStatus, UserMessage
 from ._pagination import (
+    MAX_MEMORY_PAGE_SIZE,
     MAX_PAGE_SIZE,
     AsyncPager,
     MemoryPage,
@@ -43,8 +44,6 @@ from .exceptions import ValidationError
 
 __all__ = ["AsyncUser", "UserRecord", "user_from_wire"]
 
-MAX_MEMORY_PAGE_SIZE = 200
-
 
 def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
     """A list filter of non-empty strings (a bare string is refused, not split into letters)."""
@@ -55,22 +54,25 @@ def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
     return [require_id(value, name) for value in values]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class UserRecord:
-    """A user's fields as the server last reported them."""
+    """A user's fields as the server last reported them (nullable fields may be absent)."""
 
     custom_user_id: str
     metadata: dict[str, Any]
-    merge_conflict_enabled: bool | None
     created_at: datetime
     last_active_at: datetime
+    merge_conflict_enabled: bool | None = None
+
+
+_USER_ALIASES = {"custom_user_id": "user_id"}
 
 
 def user_from_wire(data: Any) -> UserRecord:
     """Read a user from an answer, wrapped (``{"user": ...}``) or bare."""
     if isinstance(data, dict) and isinstance(data.get("user"), dict):
         data = data["user"]
-    return structure(data, UserRecord, "user")
+    return structure(with_aliases(data, _USER_ALIASES), UserRecord, "user")
 
 
 class AsyncUser:

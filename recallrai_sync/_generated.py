@@ -84,13 +84,16 @@ class RecallrAI:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
         return cast("User", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_user, user_id, validate))))
 
-    def list_users(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None) -> UserPage[User]:
+    def list_users(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None, *, partial_user_id: str | None = None) -> UserPage[User]:
         """List users, newest first.
+
+        ``partial_user_id`` keeps the users whose ID contains it, ignoring case;
+        it combines with ``metadata_filter`` (both must match).
 
         The result is one page; ``for`` over it for every
         user across all pages (``limit`` is then the page size).
         """
-        return cast("UserPage[User]", _runtime.resolve(self._loop, self._async.list_users(offset, limit, metadata_filter)))
+        return cast("UserPage[User]", _runtime.resolve(self._loop, self._async.list_users(offset, limit, metadata_filter, partial_user_id=partial_user_id)))
 
 
 class User:
@@ -257,6 +260,16 @@ class Session:
         """Free-form session metadata."""
         return self._async.metadata
 
+    @property
+    def processed_at(self) -> datetime | NotLoaded | None:
+        """When the session was processed into memories (UTC), if it was and the server said."""
+        return self._async.processed_at
+
+    @property
+    def auto_process_after_seconds(self) -> int | NotLoaded | None:
+        """Idle seconds after which the service processes the session; ``None`` if off or unsaid."""
+        return self._async.auto_process_after_seconds
+
     def refresh(self) -> None:
         """Reload the session's fields (status included) from the server."""
         self._loop.call(self._async.refresh)
@@ -281,7 +294,7 @@ class Session:
         """The session's messages, oldest first.
 
         The result is one page; ``for`` over it for every
-        message across all pages (``limit`` is then the page size).
+        message across all pages (``limit``, 1-500, is then the page size).
         """
         return cast("MessagePage[Message]", _runtime.resolve(self._loop, self._async.get_messages(offset, limit)))
 

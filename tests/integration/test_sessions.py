@@ -556,7 +556,7 @@ async def test_async_client_side_validation_sends_nothing(
         lambda: user.get_last_n_messages(0),
         lambda: user.get_last_n_messages(101),
         lambda: session.get_messages(limit=0),
-        lambda: session.get_messages(limit=101),
+        lambda: session.get_messages(limit=501),
         lambda: session.get_messages(offset=-1),
         lambda: user.list_sessions(limit=101),
         lambda: user.list_sessions(status_filter=["done"]),

@@ -88,3 +88,79 @@ async def test_a_truncated_stream_fails_after_its_events(
                 batch, _ = await stream._anext_batch()
                 seen.extend(batch)
         assert [event.status_update_message for event in seen] == ["a"]
+
+
+# --------------------------------------------------------------------------- system prompt
+
+
+PROMPTS = {"low_latency": "LOW", "balanced": "BAL", "agentic": "AGENT"}
+
+
+def prompt_route(api: respx.MockRouter) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        strategy = request.url.params["recall_strategy"]
+        return httpx.Response(200, json={"system_prompt": PROMPTS[strategy]})
+
+    api.get("/api/v1/system-prompt").mock(side_effect=answer)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("requested", "metadata", "expected"),
+    [
+        # No metadata (the docs: only with include_metadata_ids): the requested strategy's prompt.
+        ("balanced", None, "BAL"),
+        ("low_latency", None, "LOW"),
+        ("agentic", None, "AGENT"),
+        ("auto", None, "LOW"),
+        ("balanced", {}, "BAL"),
+        # With metadata, the strategy that ran decides (§5.3.1).
+        ("auto", {"recall_strategy_used": "agentic"}, "AGENT"),
+        ("auto", {"recall_strategy_used": "low_latency"}, "LOW"),
+        ("balanced", {"recall_strategy_used": "balanced"}, "BAL"),
+        ("balanced", {"recall_strategy_used": "agentic"}, None),
+    ],
+)
+@pytest.mark.parametrize("streamed", [False, True], ids=["get", "stream"])
+async def test_prompt_falls_back_to_the_requested_strategy_without_metadata(
+    api: respx.MockRouter,
+    new_client: Callable[..., AsyncRecallrAI],
+    requested: str,
+    metadata: dict[str, Any] | None,
+    expected: str | None,
+    streamed: bool,
+) -> None:
+    prompt_route(api)
+    final: dict[str, Any] = {"is_final": True, "context": "ctx"}
+    if metadata is not None:
+        final["metadata"] = metadata
+    if streamed:
+        stream_route(api, sse(progress("a"), final))
+    else:
+        api.get(STREAM_PATH).mock(return_value=httpx.Response(200, json=final))
+    async with new_client() as client:
+        user = await client.get_user("u1", validate=False)
+        session = await user.get_session("s1", validate=False)
+        if streamed:
+            events = [e async for e in session.get_context_stream(recall_strategy=requested)]
+            answer = events[-1]
+        else:
+            answer = await session.get_context(recall_strategy=requested)
+    assert answer.context == ("ctx" if expected is None else f"{expected}\n\n\nctx")
+
+
+@pytest.mark.anyio
+async def test_no_prompt_when_not_asked_even_without_metadata(
+    api: respx.MockRouter, new_client: Callable[..., AsyncRecallrAI]
+) -> None:
+    prompts = api.get("/api/v1/system-prompt").mock(
+        return_value=httpx.Response(200, json={"system_prompt": "P"})
+    )
+    api.get(STREAM_PATH).mock(
+        return_value=httpx.Response(200, json={"is_final": True, "context": "ctx"})
+    )
+    async with new_client() as client:
+        user = await client.get_user("u1", validate=False)
+        session = await user.get_session("s1", validate=False)
+        answer = await session.get_context(include_system_prompt=False)
+    assert answer.context == "ctx" and not prompts.called

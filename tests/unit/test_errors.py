@@ -363,13 +363,7 @@ async def test_malformed_user_json_names_the_field(api, new_client, wire_user, o
 
 @pytest.mark.parametrize(
     "field",
-    [
-        "metadata",
-        "merge_conflict_enabled",
-        "created_at",
-        "last_active_at",
-        "custom_user_id",
-    ],
+    ["metadata", "created_at", "last_active_at", "custom_user_id"],
 )
 async def test_user_json_missing_a_field_is_malformed_naming_it(api, new_client, wire_user, field):
     record = wire_user()

@@ -186,6 +186,59 @@ async def test_list_users_rejects_bad_paging(api, new_client, kwargs, name):
     assert name in error.message
 
 
+@pytest.mark.parametrize("search", ["", "   ", 7, b"ali", ["ali"], "\ud800"])
+async def test_list_users_rejects_a_bad_partial_user_id(api, new_client, search):
+    error = await _rejected(api, new_client, lambda c: c.list_users(partial_user_id=search))
+    assert "partial_user_id" in error.message
+
+
+async def test_partial_user_id_is_keyword_only(api, new_client):
+    async with new_client() as client:
+        with pytest.raises(TypeError):
+            client.list_users(0, 10, None, "ali")  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "query"),
+    [
+        ({}, "offset=0&limit=10"),
+        ({"partial_user_id": "Al i"}, "offset=0&limit=10&partial_user_id=Al+i"),
+        (
+            {"metadata_filter": {"a": 1}, "partial_user_id": "al"},
+            "offset=0&limit=10&metadata_filter=%7B%22a%22%3A+1%7D&partial_user_id=al",
+        ),
+    ],
+)
+async def test_partial_user_id_is_sent_only_when_given_after_the_filter(
+    api, new_client, kwargs, query
+):
+    route = api.get("/api/v1/users").mock(
+        return_value=httpx.Response(200, json={"users": [], "total": 0, "has_more": False})
+    )
+    async with new_client() as client:
+        await client.list_users(**kwargs)
+    assert route.calls.last.request.url.query.decode() == query
+
+
+@pytest.mark.parametrize(("limit", "accepted"), [(1, True), (500, True), (0, False), (501, False)])
+async def test_session_message_pages_hold_1_to_500(api, new_client, limit, accepted):
+    async def call(client: AsyncRecallrAI) -> None:
+        user = await client.get_user("u1", validate=False)
+        session = await user.get_session("s1", validate=False)
+        await session.get_messages(limit=limit)
+
+    if not accepted:
+        error = await _rejected(api, new_client, call)
+        assert "between 1 and 500" in error.message
+        return
+    route = api.get("/api/v1/users/u1/sessions/s1/messages").mock(
+        return_value=httpx.Response(200, json={"messages": [], "total": 0, "has_more": False})
+    )
+    async with new_client() as client:
+        await call(client)
+    assert route.calls.last.request.url.params["limit"] == str(limit)
+
+
 @pytest.mark.parametrize(("offset", "limit"), [(0, 1), (0, 100), (10**6, 50)])
 async def test_list_users_accepts_paging_bounds(api, new_client, offset, limit):
     route = api.get("/api/v1/users").mock(
