@@ -1,6 +1,13 @@
-"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``generate``, ``demo``, ``bench``."""
+"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``generate``, ``demo``, ``bench``,
+``official``."""
 
 from __future__ import annotations
+
+import importlib.util
+import subprocess
+import threading
+from pathlib import Path
+from types import ModuleType
 
 import nox
 
@@ -9,6 +16,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck", "generate"]
 
 PACKAGES = ["recallrai", "recallrai_sync"]
+ROOT = Path(__file__).resolve().parent
+EMULATOR_START_TIMEOUT = 30.0
 
 
 @nox.session
@@ -52,3 +61,69 @@ def bench(session: nox.Session) -> None:
     """Client benchmarks vs raw aiohttp and the official package; ``-- --quick`` for a tiny run."""
     session.install("-e", ".", "matplotlib")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def official(session: nox.Session) -> None:
+    """The OFFICIAL recallrai 0.6.6 client (its own venv) against our emulator: tests/official."""
+    venv = _load_official_venv()
+    official_python, reason = venv.prepare_official(session.log)
+    if official_python is None:
+        session.error(f"the official package is unavailable: {reason}")
+    session.install("-e", ".")
+    emulator = subprocess.Popen(
+        [
+            str(Path(session.bin) / "python"),
+            "-m",
+            "recallrai.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base_url = _first_line(emulator, EMULATOR_START_TIMEOUT)
+        if not base_url.startswith("http://127.0.0.1:"):
+            session.error(f"the emulator did not print its base URL (got {base_url!r})")
+        session.log(f"emulator at {base_url} (pid {emulator.pid})")
+        session.run(
+            str(official_python),
+            "-E",  # its own environment only: nothing from ours leaks in
+            "-s",
+            str(ROOT / "tests" / "official" / "scenario.py"),
+            base_url,
+            *session.posargs,
+            external=True,
+        )
+    finally:
+        emulator.terminate()
+        try:
+            emulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+            emulator.wait()
+        if emulator.stdout is not None:
+            emulator.stdout.close()
+
+
+def _load_official_venv() -> ModuleType:
+    """``benchmarks/_official_venv.py`` (not a package), which owns the official venv."""
+    path = ROOT / "benchmarks" / "_official_venv.py"
+    spec = importlib.util.spec_from_file_location("_official_venv", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The first stdout line of *process* ("" when it exits or *timeout* passes first)."""
+    lines: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return lines[0].strip() if lines else ""
