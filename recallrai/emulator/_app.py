@@ -14,7 +14,14 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler as AiohttpHandler
 
-from recallrai.emulator import _context, _memories, _merge_conflicts, _sessions, _users
+from recallrai.emulator import (
+    _background,
+    _context,
+    _memories,
+    _merge_conflicts,
+    _sessions,
+    _users,
+)
 from recallrai.emulator._http import (
     ApiError,
     Query,
@@ -88,8 +95,9 @@ async def _dispatch(state: ServerState, router: Router, request: web.Request) ->
     try:
         with state.lock:
             project = state.store.project(project_id)
-            # Background work of the emulated service (session processing) happens lazily here.
-            _sessions.advance_sessions(project)
+            # Background work of the emulated service (session processing, conflict
+            # resolution) happens lazily here.
+            _background.advance(project)
             ctx = RequestContext(
                 method=request.method,
                 params=params,

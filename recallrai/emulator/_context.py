@@ -41,15 +41,18 @@ Context assembly rule (deterministic; an emulator, not a retriever):
 
   or ``No relevant context found.`` when all are empty. Timestamps are
   rendered ``YYYY-MM-DD HH:MM:SS <zone abbreviation>`` in ``timezone`` (an
-  IANA name; UTC by default). With ``include_system_prompt=true`` the text
-  is prefixed by ``system_prompt(<strategy used>) + "\\n\\n\\n"``.
+  IANA name; UTC by default). With ``include_system_prompt=true`` (the
+  default when the parameter is absent, as on the service, §13) the text is
+  prefixed by ``system_prompt(<strategy used>) + "\\n\\n\\n"``.
 * **Metadata**: ``recall_strategy_used`` is the requested strategy, except
   that ``auto`` runs ``low_latency`` for a user without memories and
   ``agentic`` otherwise. With ``include_metadata_ids=true``: ``memory_ids``
   = the selected memories in rank order; ``session_ids`` = the sessions of
   those memories, then the summarised sessions, then this session when
   recent messages were included, each once; otherwise both are null. The
-  other metadata fields are null.
+  other metadata fields are null. While ``Emulator.omit_context_metadata``
+  is set, an answer without ``include_metadata_ids=true`` has no
+  ``metadata`` key at all (the service's Node.js guide, §13).
 
 Parameters (422 when out of range): ``min_top_k`` 5-50 (default 15),
 ``max_top_k`` 10-100 (default 50) and not below ``min_top_k``, both
@@ -139,11 +142,10 @@ def _strategy_param(
     raw = query.get(name)
     if raw is None:
         if default is None:
-            validator.add(("query", name), "Field required", "missing")
+            validator.missing(("query", name))
         return default
     if raw not in RECALL_STRATEGIES:
-        expected = ", ".join(f"'{value}'" for value in RECALL_STRATEGIES)
-        validator.add(("query", name), f"Input should be {expected}", "enum")
+        validator.enum(("query", name), raw, RECALL_STRATEGIES)
         return default
     return raw
 
@@ -155,17 +157,10 @@ def _float_param(
     if raw is None:
         return default
     if not _FLOAT_RE.fullmatch(raw):
-        validator.add(("query", name), "Input should be a valid number", "float_parsing")
+        validator.add(("query", name), "Input should be a valid number", "float_parsing", raw)
         return default
     value = float(raw)
-    if value < low:
-        validator.add(
-            ("query", name), f"Input should be greater than or equal to {low}", "greater_than_equal"
-        )
-    elif value > high:
-        validator.add(
-            ("query", name), f"Input should be less than or equal to {high}", "less_than_equal"
-        )
+    validator.within(("query", name), value, raw, ge=low, le=high)
     return value
 
 
@@ -175,7 +170,7 @@ def _bool_param(query: Query, validator: Validator, name: str, default: bool) ->
         return default
     lowered = raw.lower()
     if lowered not in ("true", "false"):
-        validator.add(("query", name), "Input should be a valid boolean", "bool_parsing")
+        validator.add(("query", name), "Input should be a valid boolean", "bool_parsing", raw)
         return default
     return lowered == "true"
 
@@ -196,7 +191,9 @@ def _timezone_param(query: Query, validator: Validator) -> tzinfo:
         return zoneinfo.ZoneInfo(raw)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         # OSError: names that are directories ("America") or absurdly long.
-        validator.add(("query", "timezone"), "Input should be a valid IANA time zone", "timezone")
+        validator.add(
+            ("query", "timezone"), "Input should be a valid IANA time zone", "timezone", raw
+        )
         return timezone.utc
 
 
@@ -209,7 +206,7 @@ class ContextParams:
     max_top_k: int = 50
     memories_threshold: float = 0.6
     summaries_threshold: float = 0.5
-    include_system_prompt: bool = False
+    include_system_prompt: bool = True
     include_metadata_ids: bool = False
     stream: bool = False
     last_n_messages: int | None = None
@@ -231,7 +228,7 @@ class ContextParams:
             summaries_threshold=_float_param(
                 query, validator, "summaries_threshold", 0.5, 0.2, 0.8
             ),
-            include_system_prompt=_bool_param(query, validator, "include_system_prompt", False),
+            include_system_prompt=_bool_param(query, validator, "include_system_prompt", True),
             include_metadata_ids=_bool_param(query, validator, "include_metadata_ids", False),
             stream=_bool_param(query, validator, "stream", False),
             last_n_messages=_optional_int_param(query, validator, "last_n_messages", 1, 100),
@@ -243,6 +240,7 @@ class ContextParams:
                 ("query", "min_top_k"),
                 f"min_top_k ({min_top_k}) must not exceed max_top_k ({max_top_k})",
                 "value_error",
+                query.get("min_top_k"),
             )
         validator.raise_if_errors()
         return params
@@ -387,10 +385,12 @@ def get_system_prompt(ctx: RequestContext) -> web.Response:
 def get_context(ctx: RequestContext) -> web.Response | AsyncResponder:
     params = ContextParams.from_query(ctx.query)
     user, session = find_session(ctx)
+    control = ctx.project.session_control
     answer = assemble_context(user, session, params)
+    if control.omit_context_metadata and not params.include_metadata_ids:
+        del answer["metadata"]
     if not params.stream:
         return json_response(200, answer)
-    control = ctx.project.session_control
     return _stream(control, answer, *control.next_stream_outcome())
 
 

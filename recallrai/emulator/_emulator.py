@@ -17,7 +17,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from recallrai.emulator import _context, _sessions
+from recallrai.emulator import _background, _context
 from recallrai.emulator._app import build_app
 from recallrai.emulator._state import Fault, RecordedRequest, ServerState
 from recallrai.emulator._store import Clock, utc_now
@@ -62,7 +62,16 @@ class Emulator:
     ``processing`` for *processing_delay* seconds of emulator time (see
     :meth:`now`, :meth:`advance_clock`, :meth:`settle`); a context stream
     waits *stream_event_delay* seconds between its events. Both survive
-    :meth:`reset`.
+    :meth:`reset`. A resolved merge conflict (``recallrai.emulator._merge_conflicts``)
+    is answered ``IN_QUEUE``, is ``RESOLVING`` for the second half of
+    *processing_delay* and ``RESOLVED`` after it, as on the service; its
+    effect on the memories applies only then (:meth:`settle` finishes it at
+    once).
+
+    Test controls cleared by :meth:`reset`: :attr:`balance_exhausted` (the
+    account is out of credit) and :attr:`omit_context_metadata` (context
+    answers carry ``metadata`` only with ``include_metadata_ids=true``, as the
+    service's Node.js guide describes), besides the stream controls.
     """
 
     def __init__(
@@ -150,8 +159,9 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget all data, recorded requests and pending faults; also rewind
-        :meth:`advance_clock`, open the stream gate, zero the stream counters
-        and drop queued stream outcomes."""
+        :meth:`advance_clock`, open the stream gate, zero the stream counters,
+        drop queued stream outcomes and clear :attr:`balance_exhausted` and
+        :attr:`omit_context_metadata`."""
         self._state.reset()
 
     # -- time, session processing and context streams --------------------------
@@ -162,8 +172,9 @@ class Emulator:
 
     @property
     def processing_delay(self) -> float:
-        """Seconds of emulator time a processed session stays ``processing``
-        (settable; applies to sessions processed afterwards)."""
+        """Seconds of emulator time a processed session stays ``processing`` and a
+        resolved merge conflict takes to become ``RESOLVED`` (settable; applies to
+        sessions processed and conflicts resolved afterwards)."""
         return self._state.store.session_control.processing_delay
 
     @processing_delay.setter
@@ -183,6 +194,18 @@ class Emulator:
     def balance_exhausted(self, exhausted: bool) -> None:
         self._state.store.session_control.balance_exhausted = bool(exhausted)
 
+    @property
+    def omit_context_metadata(self) -> bool:
+        """While true, context answers (plain, and a stream's final event) have no
+        ``metadata`` key at all unless the request says ``include_metadata_ids=true``,
+        as the service's Node.js guide describes it (PROTOCOL.md §13); by default the
+        emulator always sends ``metadata`` (§12). Settable; cleared by :meth:`reset`."""
+        return self._state.store.session_control.omit_context_metadata
+
+    @omit_context_metadata.setter
+    def omit_context_metadata(self, omit: bool) -> None:
+        self._state.store.session_control.omit_context_metadata = bool(omit)
+
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's time forward by *seconds* (>= 0), e.g. to make
         idle sessions auto-process; the effect shows on the next request."""
@@ -192,8 +215,9 @@ class Emulator:
             self._state.store.clock_offset += timedelta(seconds=seconds)
 
     def settle(self) -> None:
-        """Finish every due and every running session processing at once."""
-        _sessions.settle(self._state.store)
+        """Finish every due and every running session processing, and every
+        merge-conflict resolution in flight, at once."""
+        _background.settle(self._state.store)
 
     @staticmethod
     def system_prompt(recall_strategy: str) -> str:

@@ -54,27 +54,104 @@ class ApiError(Exception):
         self.detail = detail
 
 
-def error_item(loc: Loc, msg: str, type_: str) -> dict[str, Any]:
-    """One entry of a FastAPI-style 422 ``detail`` list."""
-    return {"loc": list(loc), "msg": msg, "type": type_}
+def error_item(
+    loc: Loc, msg: str, type_: str, input_: object, ctx: Mapping[str, object] | None = None
+) -> dict[str, Any]:
+    """One entry of a FastAPI-style 422 ``detail`` list (PROTOCOL.md §13).
+
+    ``input`` is the offending value as received: a query parameter's raw
+    text, a body member's JSON value, and for a missing field the object it
+    is missing from (``None`` for query parameters and the body itself), as
+    FastAPI reports them. ``ctx`` carries the constraint (e.g. ``{"ge": 1}``)
+    and is left out when there is none.
+    """
+    item: dict[str, Any] = {"type": type_, "loc": list(loc), "msg": msg, "input": input_}
+    if ctx is not None:
+        item["ctx"] = dict(ctx)
+    return item
+
+
+def expected_text(allowed: Sequence[str]) -> str:
+    """FastAPI's way of listing allowed values: ``'a', 'b' or 'c'``."""
+    quoted = [f"'{value}'" for value in allowed]
+    if len(quoted) < 2:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 class Validator:
-    """Collects validation errors so one 422 can report all of them."""
+    """Collects validation errors so one 422 can report all of them.
+
+    The methods below are the only place the emulator words its 422 items,
+    so every endpoint reports missing fields, ranges and enumerations alike.
+    """
 
     def __init__(self) -> None:
         self.errors: list[dict[str, Any]] = []
 
-    def add(self, loc: Loc, msg: str, type_: str) -> None:
-        self.errors.append(error_item(loc, msg, type_))
+    def add(
+        self,
+        loc: Loc,
+        msg: str,
+        type_: str,
+        input_: object,
+        ctx: Mapping[str, object] | None = None,
+    ) -> None:
+        self.errors.append(error_item(loc, msg, type_, input_, ctx))
 
     def raise_if_errors(self) -> None:
         if self.errors:
             raise ApiError(422, list(self.errors))
 
-    def fail(self, loc: Loc, msg: str, type_: str) -> NoReturn:
-        self.add(loc, msg, type_)
+    def fail(
+        self,
+        loc: Loc,
+        msg: str,
+        type_: str,
+        input_: object,
+        ctx: Mapping[str, object] | None = None,
+    ) -> NoReturn:
+        self.add(loc, msg, type_, input_, ctx)
         raise ApiError(422, list(self.errors))
+
+    def missing(self, loc: Loc, enclosing: object = None) -> None:
+        """A required field is absent from *enclosing* (``None`` for query parameters)."""
+        self.add(loc, "Field required", "missing", enclosing)
+
+    def within(
+        self,
+        loc: Loc,
+        value: float,
+        input_: object,
+        *,
+        ge: float | None = None,
+        le: float | None = None,
+    ) -> bool:
+        """Check ``ge <= value <= le`` (either bound optional); False after adding an error."""
+        if ge is not None and value < ge:
+            self.add(
+                loc,
+                f"Input should be greater than or equal to {ge}",
+                "greater_than_equal",
+                input_,
+                {"ge": ge},
+            )
+            return False
+        if le is not None and value > le:
+            self.add(
+                loc,
+                f"Input should be less than or equal to {le}",
+                "less_than_equal",
+                input_,
+                {"le": le},
+            )
+            return False
+        return True
+
+    def enum(self, loc: Loc, input_: object, allowed: Sequence[str]) -> None:
+        """*input_* is not one of *allowed*."""
+        expected = expected_text(allowed)
+        self.add(loc, f"Input should be {expected}", "enum", input_, {"expected": expected})
 
 
 class Query:
@@ -116,15 +193,11 @@ class Query:
                 loc,
                 "Input should be a valid integer, unable to parse string as an integer",
                 "int_parsing",
+                raw,
             )
             return default
         value = int(raw)
-        if ge is not None and value < ge:
-            validator.add(
-                loc, f"Input should be greater than or equal to {ge}", "greater_than_equal"
-            )
-        elif le is not None and value > le:
-            validator.add(loc, f"Input should be less than or equal to {le}", "less_than_equal")
+        validator.within(loc, value, raw, ge=ge, le=le)
         return value
 
     def json_object_param(self, validator: Validator, name: str) -> dict[str, Any] | None:
@@ -135,11 +208,11 @@ class Query:
         loc: Loc = ("query", name)
         try:
             value = _strict_json_loads(raw)
-        except ValueError:
-            validator.add(loc, "Invalid JSON", "json_invalid")
+        except ValueError as exc:
+            validator.add(loc, "Invalid JSON", "json_invalid", raw, {"error": str(exc)})
             return None
         if not isinstance(value, dict):
-            validator.add(loc, "Input should be a valid dictionary", "dict_type")
+            validator.add(loc, "Input should be a valid dictionary", "dict_type", raw)
             return None
         return value
 
@@ -163,20 +236,25 @@ def parse_json_object_body(body: bytes) -> dict[str, Any]:
     """
     validator = Validator()
     if not body:
-        validator.fail(("body",), "Field required", "missing")
+        validator.fail(("body",), "Field required", "missing", None)
     try:
         value = _strict_json_loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        validator.fail(("body",), "Body is not valid UTF-8", "json_invalid")
+    except UnicodeDecodeError as exc:
+        validator.fail(
+            ("body",), "Body is not valid UTF-8", "json_invalid", {}, {"error": exc.reason}
+        )
     except json.JSONDecodeError as exc:
-        validator.fail(("body", exc.pos), "JSON decode error", "json_invalid")
-    except ValueError:
-        validator.fail(("body",), "JSON decode error", "json_invalid")
+        validator.fail(
+            ("body", exc.pos), "JSON decode error", "json_invalid", {}, {"error": exc.msg}
+        )
+    except ValueError as exc:
+        validator.fail(("body",), "JSON decode error", "json_invalid", {}, {"error": str(exc)})
     if not isinstance(value, dict):
         validator.fail(
             ("body",),
             "Input should be a valid dictionary or object to extract fields from",
             "model_attributes_type",
+            value,
         )
     return value
 
@@ -205,7 +283,7 @@ def object_field(validator: Validator, body: dict[str, Any], key: str) -> dict[s
     if value is None:
         return None
     if not isinstance(value, dict):
-        validator.add(("body", key), "Input should be a valid dictionary", "dict_type")
+        validator.add(("body", key), "Input should be a valid dictionary", "dict_type", value)
         return None
     return value
 

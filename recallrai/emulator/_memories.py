@@ -40,7 +40,7 @@ as they stand. A fact whose subject equals the subject of a current
 (non-expired) memory:
 
 * with the same content (case-insensitive), or the same content as an
-  unresolved conflict already proposes for that memory, changes nothing;
+  open conflict already proposes for that memory, changes nothing;
 * otherwise, when merge conflicts are enabled for the user (the user's
   ``merge_conflict_enabled`` when not null, else the emulator's
   ``merge_conflicts_default``), opens a ``PENDING`` merge conflict and leaves
@@ -49,14 +49,15 @@ as they stand. A fact whose subject equals the subject of a current
   current memory with a ``reason``], and one clarifying question
   ``Which is correct for "<subject>"?`` (subject with ``I`` capitalised) with
   the options ``[<old content>, <new content>, "Both"]``. The memory reports
-  ``merge_conflict_in_progress: true`` while any pending conflict targets its
-  chain;
+  ``merge_conflict_in_progress: true`` while any conflict that targets its
+  chain is open (``PENDING``, ``IN_QUEUE`` or ``RESOLVING``);
 * otherwise a new *version* replaces it: a new ``memory_id`` in the same
   chain with ``version_number`` + 1; the old version gets ``expired_at`` =
   now and ``expiration_reason`` = ``NEW_VERSION``.
 
-Resolving conflicts (``_merge_conflicts``) expires with reason
-``MERGE_CONFLICT`` and sets ``merge_conflict_id`` on the expired version.
+Resolving conflicts (``_merge_conflicts``; the outcome applies when the
+resolution finishes) expires with reason ``MERGE_CONFLICT`` and sets
+``merge_conflict_id`` on the expired version.
 
 **Reading.** Lists show current versions only, newest first (creation time,
 then creation order). Filters combine with AND: ``categories`` keeps memories
@@ -71,14 +72,17 @@ there are none); ``total_versions`` counts the chain's stored versions and
 same session, newest first. Get-one accepts any version's ID and describes
 that version (an expired one carries its ``expired_at``/``expiration_reason``).
 
-**Deleting.** ``delete_previous_versions=false`` removes only the addressed
-version; nothing is reinstated and nothing is renumbered, so deleting the
-current version leaves its older (expired) versions stored but no longer
-listed; they stay reachable by ID. ``true`` also removes every version with a
-lower version number. Deleting a session (:func:`delete_session_data`)
-removes the memory versions it produced and the conflicts raised in it, by
-the same no-reinstating rule. Conflicts keep snapshots of the memories they
-name, so deleting memories never breaks a conflict.
+**Deleting** (PROTOCOL.md §13, which overrides §5.4.3).
+``delete_previous_versions=false`` removes only the addressed version and
+relinks its chain: the remaining versions keep their order and are
+renumbered 1..n (so the latest one's ``version_number`` equals
+``total_versions``), and when the latest version was removed the previous one
+is the latest again: current, with its ``expired_at``, ``expiration_reason``
+and ``merge_conflict_id`` cleared. ``true`` removes the whole chain, whichever
+version is addressed. Deleting a session (:func:`delete_session_data`)
+removes the memory versions it produced, relinking their chains by the same
+rule, and the conflicts raised in it. Conflicts keep snapshots of the
+memories they name, so deleting memories never breaks a conflict.
 """
 
 from __future__ import annotations
@@ -116,6 +120,7 @@ __all__ = [
     "Fact",
     "MemoryRecord",
     "Question",
+    "QueuedResolution",
     "add_memory",
     "add_version",
     "categories_for",
@@ -136,9 +141,21 @@ EXPIRED_BY_NEW_VERSION = "NEW_VERSION"
 EXPIRED_BY_MERGE_CONFLICT = "MERGE_CONFLICT"
 
 CONFLICT_PENDING = "PENDING"
+CONFLICT_IN_QUEUE = "IN_QUEUE"
+CONFLICT_RESOLVING = "RESOLVING"
 CONFLICT_RESOLVED = "RESOLVED"
 CONFLICT_FAILED = "FAILED"
-CONFLICT_STATUSES = ("PENDING", "IN_QUEUE", "RESOLVING", "RESOLVED", "FAILED")
+CONFLICT_STATUSES = (
+    CONFLICT_PENDING,
+    CONFLICT_IN_QUEUE,
+    CONFLICT_RESOLVING,
+    CONFLICT_RESOLVED,
+    CONFLICT_FAILED,
+)
+CONFLICT_OPEN = frozenset({CONFLICT_PENDING, CONFLICT_IN_QUEUE, CONFLICT_RESOLVING})
+"""Statuses of a conflict whose outcome is not applied yet."""
+CONFLICT_IN_FLIGHT = frozenset({CONFLICT_IN_QUEUE, CONFLICT_RESOLVING})
+"""Statuses of a conflict whose answers were accepted but not applied yet."""
 
 BOTH_OPTION = "Both"
 
@@ -298,12 +315,28 @@ class Question:
     options: tuple[str, ...]
 
 
+@attrs.frozen
+class QueuedResolution:
+    """Answers accepted for a conflict, applied when its resolution finishes at ``deadline``."""
+
+    answers: list[dict[str, Any]]
+    choice: str
+    queued_at: datetime
+    deadline: datetime
+
+    @property
+    def resolving_from(self) -> datetime:
+        """When the conflict moves from ``IN_QUEUE`` to ``RESOLVING`` (half-way)."""
+        return self.queued_at + (self.deadline - self.queued_at) / 2
+
+
 @attrs.define(eq=False)
 class ConflictRecord:
     """A merge conflict between a proposed fact and a memory chain.
 
     ``conflicting_memories`` and ``new_memories`` are wire snapshots taken
-    when the conflict was opened / resolved.
+    when the conflict was opened / resolved. ``queued`` holds the accepted
+    answers while the conflict is ``IN_QUEUE`` or ``RESOLVING``.
     """
 
     conflict_id: str
@@ -319,6 +352,7 @@ class ConflictRecord:
     resolution_data: dict[str, Any] | None = None
     resolved_at: datetime | None = None
     new_memories: list[dict[str, Any]] | None = None
+    queued: QueuedResolution | None = None
 
 
 # --------------------------------------------------------------------------- rules
@@ -410,7 +444,7 @@ def _current_for_subject(user: UserRecord, subject: str) -> MemoryRecord | None:
 
 def _conflict_in_progress(user: UserRecord, memory: MemoryRecord) -> bool:
     return memory.is_current and any(
-        c.status == CONFLICT_PENDING and c.chain_id == memory.chain_id
+        c.status in CONFLICT_OPEN and c.chain_id == memory.chain_id
         for c in user.merge_conflicts.values()
     )
 
@@ -519,7 +553,7 @@ def _open_conflict(
 def _already_proposed(user: UserRecord, chain_id: str, content: str) -> bool:
     wanted = _normalise(content)
     return any(
-        c.status == CONFLICT_PENDING
+        c.status in CONFLICT_OPEN
         and c.chain_id == chain_id
         and _normalise(c.proposed.content) == wanted
         for c in user.merge_conflicts.values()
@@ -548,26 +582,40 @@ def process_session(
                 add_version(project, user, existing, fact, session.session_id, now)
 
 
+def _remove_versions(user: UserRecord, doomed: Iterable[MemoryRecord]) -> None:
+    """Delete memory versions and relink what is left of each chain they belonged to.
+
+    The remaining versions keep their order and are renumbered 1..n; when the
+    latest version went, the one before it becomes current again (its expiry
+    and ``merge_conflict_id`` are cleared).
+    """
+    chains: set[str] = set()
+    for version in doomed:
+        del user.memories[version.memory_id]
+        chains.add(version.chain_id)
+    for chain_id in chains:
+        versions = chain_versions(user, chain_id)
+        for number, version in enumerate(versions, start=1):
+            version.version_number = number
+        if versions and not versions[-1].is_current:
+            latest = versions[-1]
+            latest.expired_at = None
+            latest.expiration_reason = None
+            latest.merge_conflict_id = None
+
+
 def delete_session_data(user: UserRecord, session_id: str) -> None:
     """Forget the memory versions produced by a session and the conflicts raised in it."""
-    for memory_id in [m.memory_id for m in user.memories.values() if m.session_id == session_id]:
-        del user.memories[memory_id]
+    _remove_versions(user, [m for m in user.memories.values() if m.session_id == session_id])
     for conflict_id in [
         c.conflict_id for c in user.merge_conflicts.values() if c.session_id == session_id
     ]:
         del user.merge_conflicts[conflict_id]
 
 
-def _delete_memory(user: UserRecord, memory: MemoryRecord, *, with_previous: bool) -> None:
-    doomed = [memory]
-    if with_previous:
-        doomed += [
-            m
-            for m in chain_versions(user, memory.chain_id)
-            if m.version_number < memory.version_number
-        ]
-    for version in doomed:
-        del user.memories[version.memory_id]
+def _delete_memory(user: UserRecord, memory: MemoryRecord, *, whole_chain: bool) -> None:
+    doomed = chain_versions(user, memory.chain_id) if whole_chain else [memory]
+    _remove_versions(user, doomed)
 
 
 # --------------------------------------------------------------------------- wire forms
@@ -656,6 +704,7 @@ def bool_param(query: Query, validator: Validator, name: str, default: bool) -> 
         ("query", name),
         "Input should be a valid boolean, unable to interpret input",
         "bool_parsing",
+        raw,
     )
     return default
 
@@ -721,9 +770,9 @@ def get_memory(ctx: RequestContext) -> web.Response:
 
 def delete_memory(ctx: RequestContext) -> web.Response:
     validator = Validator()
-    with_previous = bool_param(ctx.query, validator, "delete_previous_versions", False)
+    whole_chain = bool_param(ctx.query, validator, "delete_previous_versions", False)
     validator.raise_if_errors()
     user = ctx.project.get_user(ctx.params["user_id"])
     memory = get_memory_record(user, ctx.params["memory_id"])
-    _delete_memory(user, memory, with_previous=with_previous)
+    _delete_memory(user, memory, whole_chain=whole_chain)
     return no_content()

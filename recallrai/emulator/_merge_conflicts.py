@@ -1,8 +1,10 @@
-"""Merge-conflict endpoints of the emulator (PROTOCOL.md §3.7, §5.5, §12).
+"""Merge-conflict endpoints of the emulator and the resolution lifecycle
+(PROTOCOL.md §3.7, §5.5, §12, §13).
 
 Conflicts are opened by session processing (rules in ``_memories``); this
 module lists, shows and resolves them. Conflicts are answered bare (no
-``{"conflict": ...}`` wrapper).
+``{"conflict": ...}`` wrapper), keyed ``id`` with ``proposed_memory_content``
+(the §3 spellings).
 
 **Listing.** ``sort_by`` is ``created_at`` (default) or ``resolved_at``,
 ``sort_order`` ``desc`` (default) or ``asc``; ties follow creation order in
@@ -10,8 +12,18 @@ the same direction. Sorting by ``resolved_at`` puts conflicts that are not
 resolved yet last in both orders. ``status`` takes one upper-case status.
 Bad values, ``limit`` outside 1-100 and negative offsets are 422.
 
-**Resolving** (``POST .../merge-conflicts/{id}/resolve``) happens at once:
-the answer is ``RESOLVED`` with ``resolved_at`` set. Checks, in this order:
+**Resolving** (``POST .../merge-conflicts/{id}/resolve``) runs in the
+background, as on the service (§13): accepted answers are answered 200 with
+the conflict ``IN_QUEUE`` (``resolved_at`` and ``new_memories`` still null).
+Over ``processing_delay`` seconds of emulator time (the sessions' setting)
+it is ``IN_QUEUE`` for the first half, ``RESOLVING`` for the second, then
+``RESOLVED``: only then does the chosen option apply, with ``resolved_at``
+(and the new memories' times) = the moment it finished. Like session
+processing this happens lazily, through ``_background.advance`` before each
+request; ``Emulator.settle`` finishes every resolution in flight at once.
+While a resolution is in flight the conflict is still open: its memory keeps
+``merge_conflict_in_progress: true``. Should applying fail, the conflict
+ends ``FAILED``. Checks, in this order:
 
 1. the body must be ``{"answers": {"question_answers": [{"question": str,
    "answer": str, "message": str | null}, ...]}}`` (``message`` may be
@@ -19,7 +31,9 @@ the answer is ``RESOLVED`` with ``resolved_at`` set. Checks, in this order:
 2. user, then conflict exist, else 404 ``User <id> not found`` /
    ``Merge conflict <id> not found``;
 3. 400 with exactly these details (lists in Python repr):
-   ``Merge conflict <id> is already resolved`` (status not ``PENDING``);
+   ``Merge conflict <id> is already resolved or being resolved`` (status
+   ``IN_QUEUE`` or ``RESOLVING``); ``Merge conflict <id> is already
+   resolved`` (``RESOLVED`` or ``FAILED``);
    ``Invalid questions provided. The following questions do not match the
    original questions: [...]`` (answered questions the conflict does not
    ask, in the caller's order); ``Missing answers for the following
@@ -46,7 +60,9 @@ created memories (``[]`` when none), ``resolution_data`` is
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -62,23 +78,31 @@ from recallrai.emulator._http import (
 )
 from recallrai.emulator._memories import (
     BOTH_OPTION,
+    CONFLICT_FAILED,
+    CONFLICT_IN_FLIGHT,
+    CONFLICT_IN_QUEUE,
     CONFLICT_PENDING,
     CONFLICT_RESOLVED,
+    CONFLICT_RESOLVING,
     CONFLICT_STATUSES,
     EXPIRED_BY_MERGE_CONFLICT,
     ConflictRecord,
     MemoryRecord,
+    QueuedResolution,
     add_memory,
     add_version,
     current_of_chain,
     new_memory_json,
 )
+from recallrai.emulator._store import Due
 
 if TYPE_CHECKING:
     from recallrai.emulator._routing import Router
     from recallrai.emulator._store import ProjectStore, UserRecord
 
-__all__ = ["conflict_json", "register"]
+__all__ = ["conflict_json", "due_work", "register"]
+
+logger = logging.getLogger("recallrai.emulator")
 
 CONFLICTS_LIST_MAX_LIMIT = 100
 SORT_FIELDS = ("created_at", "resolved_at")
@@ -127,8 +151,7 @@ def _choice(
     if value is None:
         return default
     if value not in allowed:
-        expected = " or ".join(f"'{item}'" for item in allowed)
-        validator.add(("query", name), f"Input should be {expected}", "enum")
+        validator.enum(("query", name), value, allowed)
         return default
     return value
 
@@ -169,30 +192,40 @@ def _parse_answers(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``question_answers`` entries of a resolve body, or 422."""
     validator = Validator()
     answers = body.get("answers")
-    if not isinstance(answers, dict):
-        kind = "missing" if answers is None else "dict_type"
-        msg = "Field required" if answers is None else "Input should be a valid dictionary"
-        validator.fail(("body", "answers"), msg, kind)
+    if answers is None:
+        validator.missing(("body", "answers"), body)
+    elif not isinstance(answers, dict):
+        validator.add(
+            ("body", "answers"), "Input should be a valid dictionary", "dict_type", answers
+        )
+    validator.raise_if_errors()
+    assert isinstance(answers, dict)
     entries = answers.get("question_answers")
     loc: tuple[str | int, ...] = ("body", "answers", "question_answers")
-    if not isinstance(entries, list):
-        kind = "missing" if entries is None else "list_type"
-        msg = "Field required" if entries is None else "Input should be a valid list"
-        validator.fail(loc, msg, kind)
+    if entries is None:
+        validator.missing(loc, answers)
+    elif not isinstance(entries, list):
+        validator.add(loc, "Input should be a valid list", "list_type", entries)
+    validator.raise_if_errors()
+    assert isinstance(entries, list)
     parsed: list[dict[str, Any]] = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            validator.add((*loc, index), "Input should be a valid dictionary", "dict_type")
+            validator.add((*loc, index), "Input should be a valid dictionary", "dict_type", entry)
             continue
         for key in ("question", "answer"):
             value = entry.get(key)
             if value is None:
-                validator.add((*loc, index, key), "Field required", "missing")
+                validator.missing((*loc, index, key), entry)
             elif not isinstance(value, str):
-                validator.add((*loc, index, key), "Input should be a valid string", "string_type")
+                validator.add(
+                    (*loc, index, key), "Input should be a valid string", "string_type", value
+                )
         message = entry.get("message")
         if message is not None and not isinstance(message, str):
-            validator.add((*loc, index, "message"), "Input should be a valid string", "string_type")
+            validator.add(
+                (*loc, index, "message"), "Input should be a valid string", "string_type", message
+            )
         parsed.append(
             {"question": entry.get("question"), "answer": entry.get("answer"), "message": message}
         )
@@ -202,6 +235,10 @@ def _parse_answers(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _check_answers(conflict: ConflictRecord, answers: list[dict[str, Any]]) -> dict[str, str]:
     """The chosen option per question, or the 400 of the first failed check."""
+    if conflict.status in CONFLICT_IN_FLIGHT:
+        raise ApiError(
+            400, f"Merge conflict {conflict.conflict_id} is already resolved or being resolved"
+        )
     if conflict.status != CONFLICT_PENDING:
         raise ApiError(400, f"Merge conflict {conflict.conflict_id} is already resolved")
     options = {q.question: list(q.options) for q in conflict.questions}
@@ -254,20 +291,62 @@ def _apply(
     return "kept_existing", []
 
 
+def _finish(
+    project: ProjectStore, user: UserRecord, conflict: ConflictRecord, at: datetime
+) -> None:
+    """Apply a queued resolution: the conflict is ``RESOLVED`` as of *at*."""
+    queued = conflict.queued
+    assert queued is not None
+    conflict.queued = None
+    try:
+        applied, created = _apply(project, user, conflict, queued.choice, at)
+    except Exception:
+        logger.exception("resolving merge conflict %s failed", conflict.conflict_id)
+        conflict.status = CONFLICT_FAILED
+        return
+    conflict.status = CONFLICT_RESOLVED
+    conflict.resolved_at = at
+    conflict.new_memories = [new_memory_json(m) for m in created]
+    conflict.resolution_data = {
+        "answers": queued.answers,
+        "applied": applied,
+        "memory_id": conflict.conflicting_memories[0]["memory_id"],
+    }
+
+
+def due_work(project: ProjectStore, now: datetime, *, finish_all: bool = False) -> list[Due]:
+    """Bring the resolutions in flight up to *now* and list those due to finish.
+
+    A queued conflict past the half-way point becomes ``RESOLVING``; those
+    whose deadline has passed (all of them with *finish_all*) are returned for
+    ``_background.advance`` to finish. Call with the store lock held.
+    """
+    due: list[Due] = []
+    for user in project.users.values():
+        for conflict in user.merge_conflicts.values():
+            queued = conflict.queued
+            if queued is None:
+                continue
+            if finish_all or queued.deadline <= now:
+                finish = functools.partial(_finish, project, user, conflict)
+                due.append(Due(at=queued.deadline, seq=conflict.seq, finish=finish))
+            elif queued.resolving_from <= now:
+                conflict.status = CONFLICT_RESOLVING
+    return due
+
+
 def resolve_conflict(ctx: RequestContext) -> web.Response:
     answers = _parse_answers(parse_json_object_body(ctx.body))
     user = ctx.project.get_user(ctx.params["user_id"])
     conflict = _get_conflict_record(user, ctx.params["conflict_id"])
     chosen = _check_answers(conflict, answers)
     now = ctx.project.clock()
-    choice = chosen[conflict.questions[0].question]
-    applied, created = _apply(ctx.project, user, conflict, choice, now)
-    conflict.status = CONFLICT_RESOLVED
-    conflict.resolved_at = now
-    conflict.new_memories = [new_memory_json(m) for m in created]
-    conflict.resolution_data = {
-        "answers": answers,
-        "applied": applied,
-        "memory_id": conflict.conflicting_memories[0]["memory_id"],
-    }
+    delay = timedelta(seconds=ctx.project.session_control.processing_delay)
+    conflict.queued = QueuedResolution(
+        answers=answers,
+        choice=chosen[conflict.questions[0].question],
+        queued_at=now,
+        deadline=now + delay,
+    )
+    conflict.status = CONFLICT_IN_QUEUE
     return json_response(200, conflict_json(conflict))

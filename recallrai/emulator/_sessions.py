@@ -1,4 +1,4 @@
-"""Sessions and messages (PROTOCOL.md §5.2, §12): the handlers and the
+"""Sessions and messages (PROTOCOL.md §5.2, §12, §13): the handlers and the
 session lifecycle.
 
 Lifecycle. A session is created ``pending`` and accepts messages only then.
@@ -6,16 +6,17 @@ Lifecycle. A session is created ``pending`` and accepts messages only then.
 ``processing_delay`` seconds of emulator time; a pending session whose
 ``last_activity_at + auto_process_after_seconds`` has passed starts
 processing by itself at that moment, with its deadline counted from then.
-Nothing runs in the background: every request (and :func:`settle`) first
-calls :func:`advance_sessions`, which starts due auto-processing and
-finishes every session whose deadline has passed, in deadline order. A
-finished session is ``processed`` and handed to
-``_memories.process_session`` (which turns its user messages into memories);
-should that raise, the session ends ``failed``. ``last_activity_at`` is the
-creation time or the time of the latest message.
+Nothing runs on a timer: before every request ``_background.advance`` calls
+:func:`due_work`, which starts due auto-processing and hands back every
+session whose deadline has passed, to be finished in deadline order. A
+finished session is ``processed`` (``processed_at`` = its deadline) and
+handed to ``_memories.process_session`` (which turns its user messages into
+memories); should that raise, the session ends ``failed``.
+``last_activity_at`` is the creation time or the time of the latest message.
 
-Create-session defaults: a missing ``auto_process_after_seconds`` is 600
-(smaller values are a 422), missing or null ``metadata`` is ``{}``, and
+Create-session defaults: a missing ``auto_process_after_seconds`` is 600,
+an explicit ``null`` turns auto-processing off, integers below 600 are a
+422; missing or null ``metadata`` is ``{}``, and
 ``custom_created_at_utc`` (ISO 8601 with a zero UTC offset, ``Z`` accepted)
 only sets ``created_at``: the idle timer starts at the real creation.
 Message timestamps are the emulator's time of arrival.
@@ -24,7 +25,13 @@ Checks run in FastAPI's order: body and query validation (422) first, then
 the user (``User <id> not found``), then the session (``Session <id> not
 found``), then the session's state (400 naming the status). The user's
 ``last_active_at`` is bumped by creating, updating, deleting, processing a
-session and by adding a message.
+session and by adding a message. Adding a message answers ``{"detail":
+"Message added successfully"}``, processing ``{"detail": "Session marked for
+processing"}``.
+
+Wire form: ``session_id``, ``user_id`` (the owner's ``custom_user_id``),
+``status``, ``created_at``, ``processed_at`` (null until processed),
+``auto_process_after_seconds`` (null: never) and ``metadata``.
 
 Ordering: sessions newest first by creation (creation order breaks ties); a
 session's messages oldest first; the last-N messages of a user are the N
@@ -33,6 +40,7 @@ most recent across sessions, returned oldest first.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -62,26 +70,19 @@ from recallrai.emulator._sessions_store import (
     MessageRecord,
     SessionRecord,
 )
-from recallrai.emulator._store import metadata_matches
+from recallrai.emulator._store import Due, metadata_matches
 
 if TYPE_CHECKING:
     from recallrai.emulator._routing import Router
-    from recallrai.emulator._store import ProjectStore, Store, UserRecord
+    from recallrai.emulator._store import ProjectStore, UserRecord
 
-__all__ = [
-    "advance_sessions",
-    "find_session",
-    "message_json",
-    "register",
-    "session_json",
-    "settle",
-]
+__all__ = ["due_work", "find_session", "message_json", "register", "session_json"]
 
 logger = logging.getLogger("recallrai.emulator")
 
 MIN_AUTO_PROCESS_SECONDS = 600
 SESSIONS_LIST_MAX_LIMIT = 100
-MESSAGES_LIST_MAX_LIMIT = 100
+MESSAGES_LIST_MAX_LIMIT = 500
 LAST_MESSAGES_MAX = 100
 ROLES = ("user", "assistant")
 
@@ -104,12 +105,17 @@ def register(router: Router) -> None:
 # -- wire forms ---------------------------------------------------------------
 
 
-def session_json(session: SessionRecord) -> dict[str, Any]:
-    """The wire form of a session (bare; single-session answers wrap it)."""
+def session_json(user: UserRecord, session: SessionRecord) -> dict[str, Any]:
+    """The wire form of *user*'s *session* (bare; single-session answers wrap it)."""
     return {
         "session_id": session.session_id,
+        "user_id": user.custom_user_id,
         "status": session.status,
         "created_at": format_timestamp(session.created_at),
+        "processed_at": None
+        if session.processed_at is None
+        else format_timestamp(session.processed_at),
+        "auto_process_after_seconds": session.auto_process_after_seconds,
         "metadata": session.metadata,
     }
 
@@ -143,38 +149,31 @@ def _finish(project: ProjectStore, user: UserRecord, session: SessionRecord, at:
     except Exception:
         logger.exception("processing session %s failed", session.session_id)
         session.status = FAILED
+        return
+    session.processed_at = at
 
 
-def advance_sessions(project: ProjectStore, *, finish_all: bool = False) -> None:
-    """Bring every session of *project* up to the emulator's current time.
+def due_work(project: ProjectStore, now: datetime, *, finish_all: bool = False) -> list[Due]:
+    """Bring the sessions of *project* up to *now* and list the processing due to finish.
 
     Pending sessions idle for their ``auto_process_after_seconds`` start
     processing (as of the moment they became due); processing sessions whose
-    deadline has passed (every processing session with *finish_all*) become
-    processed, oldest deadline first. Call with the store lock held.
+    deadline has passed (every processing session with *finish_all*) are
+    returned for ``_background.advance`` to finish. Call with the store lock held.
     """
-    now = project.clock()
-    finishing: list[tuple[datetime, int, UserRecord, SessionRecord]] = []
+    due: list[Due] = []
     for user in project.users.values():
         for session in user.sessions.values():
             if session.status == PENDING:
-                due = session.auto_process_due()
-                if due is not None and due <= now:
-                    _start_processing(project, session, due)
+                start = session.auto_process_due()
+                if start is not None and start <= now:
+                    _start_processing(project, session, start)
             if session.status == PROCESSING:
                 deadline = session.processing_deadline or now
                 if finish_all or deadline <= now:
-                    finishing.append((deadline, session.seq, user, session))
-    finishing.sort(key=lambda item: (item[0], item[1]))
-    for deadline, _, user, session in finishing:
-        _finish(project, user, session, min(deadline, now))
-
-
-def settle(store: Store) -> None:
-    """Finish all due and all running processing now, in every project."""
-    with store.lock:
-        for project in store.projects():
-            advance_sessions(project, finish_all=True)
+                    finish = functools.partial(_finish, project, user, session)
+                    due.append(Due(at=deadline, seq=session.seq, finish=finish))
+    return due
 
 
 def find_session(ctx: RequestContext) -> tuple[UserRecord, SessionRecord]:
@@ -190,20 +189,19 @@ def find_session(ctx: RequestContext) -> tuple[UserRecord, SessionRecord]:
 # -- body fields ------------------------------------------------------------------
 
 
-def _auto_process_field(validator: Validator, body: dict[str, Any]) -> int:
+def _auto_process_field(validator: Validator, body: dict[str, Any]) -> int | None:
+    """Seconds of inactivity before auto-processing: 600 when absent, ``None`` (never)
+    for an explicit null."""
     key = "auto_process_after_seconds"
-    value = body.get(key)
+    if key not in body:
+        return MIN_AUTO_PROCESS_SECONDS
+    value = body[key]
     if value is None:
-        return MIN_AUTO_PROCESS_SECONDS
+        return None
     if isinstance(value, bool) or not isinstance(value, int):
-        validator.add(("body", key), "Input should be a valid integer", "int_type")
+        validator.add(("body", key), "Input should be a valid integer", "int_type", value)
         return MIN_AUTO_PROCESS_SECONDS
-    if value < MIN_AUTO_PROCESS_SECONDS:
-        validator.add(
-            ("body", key),
-            f"Input should be greater than or equal to {MIN_AUTO_PROCESS_SECONDS}",
-            "greater_than_equal",
-        )
+    validator.within(("body", key), value, value, ge=MIN_AUTO_PROCESS_SECONDS)
     return value
 
 
@@ -226,7 +224,7 @@ def _created_at_field(validator: Validator, body: dict[str, Any]) -> datetime | 
     if value is None:
         return None
     if not isinstance(value, str):
-        validator.add(("body", key), "Input should be a valid string", "string_type")
+        validator.add(("body", key), "Input should be a valid string", "string_type", value)
         return None
     parsed = parse_utc_timestamp(value)
     if parsed is None:
@@ -234,6 +232,7 @@ def _created_at_field(validator: Validator, body: dict[str, Any]) -> datetime | 
             ("body", key),
             "Input should be an ISO 8601 timestamp with a zero UTC offset",
             "datetime_parsing",
+            value,
         )
     return parsed
 
@@ -261,12 +260,12 @@ def create_session(ctx: RequestContext) -> web.Response:
     )
     user.sessions[session.session_id] = session
     user.last_active_at = now
-    return json_response(201, {"session": session_json(session)})
+    return json_response(201, {"session": session_json(user, session)})
 
 
 def get_session(ctx: RequestContext) -> web.Response:
-    _, session = find_session(ctx)
-    return json_response(200, {"session": session_json(session)})
+    user, session = find_session(ctx)
+    return json_response(200, {"session": session_json(user, session)})
 
 
 def list_sessions(ctx: RequestContext) -> web.Response:
@@ -277,8 +276,7 @@ def list_sessions(ctx: RequestContext) -> web.Response:
     statuses = ctx.query.get_all("status_filter")
     for index, status in enumerate(statuses):
         if status not in SESSION_STATUSES:
-            expected = ", ".join(f"'{value}'" for value in SESSION_STATUSES)
-            validator.add(("query", "status_filter", index), f"Input should be {expected}", "enum")
+            validator.enum(("query", "status_filter", index), status, SESSION_STATUSES)
     validator.raise_if_errors()
     user = ctx.project.get_user(ctx.params["user_id"])
     matches = [
@@ -288,7 +286,7 @@ def list_sessions(ctx: RequestContext) -> web.Response:
         and (metadata_filter is None or metadata_matches(session.metadata, metadata_filter))
     ]
     matches.sort(key=lambda session: (session.created_at, session.seq), reverse=True)
-    return page_response("sessions", matches, offset, limit, session_json)
+    return page_response("sessions", matches, offset, limit, functools.partial(session_json, user))
 
 
 def update_session(ctx: RequestContext) -> web.Response:
@@ -300,7 +298,7 @@ def update_session(ctx: RequestContext) -> web.Response:
     if new_metadata is not None:
         session.metadata = new_metadata
         user.last_active_at = ctx.project.clock()
-    return json_response(200, {"session": session_json(session)})
+    return json_response(200, {"session": session_json(user, session)})
 
 
 def delete_session(ctx: RequestContext) -> web.Response:
@@ -323,16 +321,16 @@ def add_message(ctx: RequestContext) -> web.Response:
     validator = Validator()
     content = body.get("message")
     if content is None:
-        validator.add(("body", "message"), "Field required", "missing")
+        validator.missing(("body", "message"), body)
     elif not isinstance(content, str):
-        validator.add(("body", "message"), "Input should be a valid string", "string_type")
+        validator.add(("body", "message"), "Input should be a valid string", "string_type", content)
     elif not content.strip():
-        validator.add(("body", "message"), "Message must not be empty", "value_error")
+        validator.add(("body", "message"), "Message must not be empty", "value_error", content)
     role = body.get("role")
     if role is None:
-        validator.add(("body", "role"), "Field required", "missing")
+        validator.missing(("body", "role"), body)
     elif role not in ROLES:
-        validator.add(("body", "role"), "Input should be 'user' or 'assistant'", "enum")
+        validator.enum(("body", "role"), role, ROLES)
     validator.raise_if_errors()
     assert isinstance(content, str) and isinstance(role, str)
     user, session = find_session(ctx)
@@ -343,7 +341,7 @@ def add_message(ctx: RequestContext) -> web.Response:
     )
     session.last_activity_at = now
     user.last_active_at = now
-    return json_response(200, {"message": "Message added successfully"})
+    return json_response(200, {"detail": "Message added successfully"})
 
 
 def list_messages(ctx: RequestContext) -> web.Response:
@@ -362,13 +360,13 @@ def process_session(ctx: RequestContext) -> web.Response:
     now = ctx.project.clock()
     _start_processing(ctx.project, session, now)
     user.last_active_at = now
-    return json_response(200, {"message": "Session processing started"})
+    return json_response(200, {"detail": "Session marked for processing"})
 
 
 def last_messages(ctx: RequestContext) -> web.Response:
     validator = Validator()
     if ctx.query.get("limit") is None:
-        validator.add(("query", "limit"), "Field required", "missing")
+        validator.missing(("query", "limit"))
     limit = ctx.query.int_param(validator, "limit", 0, ge=1, le=LAST_MESSAGES_MAX)
     validator.raise_if_errors()
     user = ctx.project.get_user(ctx.params["user_id"])

@@ -60,24 +60,28 @@ class SessionRecord:
 
     ``last_activity_at`` is when the session was created or last received a
     message; the session auto-processes ``auto_process_after_seconds`` after
-    it. ``processing_deadline`` is set while ``processing``: the emulator time
-    at which it becomes ``processed``.
+    it (never when that is ``None``). ``processing_deadline`` is set while
+    ``processing``: the emulator time at which it becomes ``processed``;
+    ``processed_at`` is when it did.
     """
 
     session_id: str
     status: str
     created_at: datetime
     metadata: dict[str, Any]
-    auto_process_after_seconds: int
+    auto_process_after_seconds: int | None
     last_activity_at: datetime
     seq: int
     """Project-wide creation order; breaks ``created_at`` ties."""
     messages: list[MessageRecord] = attrs.field(factory=list)
     processing_deadline: datetime | None = None
+    processed_at: datetime | None = None
 
     def auto_process_due(self) -> datetime | None:
         """When an idle pending session starts processing by itself (``None``: never,
-        for absurdly large delays)."""
+        because auto-processing is off or the delay is absurdly large)."""
+        if self.auto_process_after_seconds is None:
+            return None
         try:
             return self.last_activity_at + timedelta(seconds=self.auto_process_after_seconds)
         except OverflowError:
@@ -139,16 +143,19 @@ class SessionControl:
 
     Settings (``processing_delay``, ``stream_event_delay``) survive
     :meth:`reset`; the stream gate, the stream counters, the one-shot stream
-    outcomes and ``balance_exhausted`` do not.
+    outcomes, ``balance_exhausted`` and ``omit_context_metadata`` do not.
     """
 
     def __init__(self, *, processing_delay: float = 0.05, stream_event_delay: float = 0.01) -> None:
         self.processing_delay = processing_delay
-        """Seconds (of emulator time) a session stays ``processing``."""
+        """Seconds (of emulator time) a session stays ``processing`` and a resolved merge
+        conflict takes to become ``RESOLVED``."""
         self.stream_event_delay = stream_event_delay
         """Seconds (real time) between the events of a context stream."""
         self.balance_exhausted = False
         """While true, processing ends in ``insufficient_balance`` and extracts nothing."""
+        self.omit_context_metadata = False
+        """While true, context answers carry no ``metadata`` unless ``include_metadata_ids=true``."""
         self.gate = StreamGate()
         self._lock = threading.Lock()
         self._outcomes: list[tuple[StreamMode, str | None]] = []
@@ -178,6 +185,7 @@ class SessionControl:
         """Open the gate, zero the counters and forget queued stream outcomes."""
         self.gate.release()
         self.balance_exhausted = False
+        self.omit_context_metadata = False
         with self._lock:
             self._outcomes.clear()
             self.streams_started = 0

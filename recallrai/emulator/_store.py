@@ -29,9 +29,22 @@ if TYPE_CHECKING:
     from recallrai.emulator._memories import ConflictRecord, MemoryRecord
     from recallrai.emulator._sessions_store import SessionRecord
 
-__all__ = ["Clock", "ProjectStore", "Store", "UserRecord", "json_equal", "utc_now"]
+__all__ = ["Clock", "Due", "ProjectStore", "Store", "UserRecord", "json_equal", "utc_now"]
 
 Clock = Callable[[], datetime]
+
+
+@attrs.frozen
+class Due:
+    """Background work of the emulated service that completes at ``at``.
+
+    ``seq`` (the project-wide creation order of the thing worked on) breaks
+    ties; ``finish`` carries the work out, given the time it completes.
+    """
+
+    at: datetime
+    seq: int
+    finish: Callable[[datetime], None]
 
 
 def utc_now() -> datetime:
@@ -126,12 +139,17 @@ class ProjectStore:
         except KeyError:
             raise ApiError(404, f"User {user_id} not found") from None
 
-    def list_users(self, metadata_filter: Mapping[str, Any] | None) -> list[UserRecord]:
-        """Every user matching the filter, newest first."""
+    def list_users(
+        self, metadata_filter: Mapping[str, Any] | None, partial_user_id: str | None = None
+    ) -> list[UserRecord]:
+        """Every user matching the metadata filter and containing *partial_user_id*
+        (case-insensitively) in its ID, newest first."""
+        needle = None if partial_user_id is None else partial_user_id.casefold()
         matches = [
             user
             for user in self.users.values()
-            if metadata_filter is None or metadata_matches(user.metadata, metadata_filter)
+            if (metadata_filter is None or metadata_matches(user.metadata, metadata_filter))
+            and (needle is None or needle in user.custom_user_id.casefold())
         ]
         matches.sort(key=lambda user: (user.created_at, user.seq), reverse=True)
         return matches

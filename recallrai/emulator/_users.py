@@ -1,4 +1,8 @@
-"""Users API handlers (PROTOCOL.md 5.1): create, get, list, update, delete.
+"""Users API handlers (PROTOCOL.md 5.1, §13): create, get, list, update, delete.
+
+Listing takes ``metadata_filter`` and ``partial_user_id`` (a case-insensitive
+substring of ``custom_user_id``); both must match, and ``total``/``has_more``
+count the matches, so offset paging works over a search.
 
 Body rules shared by these handlers: unknown keys are ignored, and a
 top-level ``null`` is treated exactly like an absent key (the SDK drops
@@ -56,13 +60,13 @@ def _user_id_field(
     value = body.get(key)
     if value is None:
         if required:
-            validator.add(("body", key), "Field required", "missing")
+            validator.missing(("body", key), body)
         return None
     if not isinstance(value, str):
-        validator.add(("body", key), "Input should be a valid string", "string_type")
+        validator.add(("body", key), "Input should be a valid string", "string_type", value)
         return None
     if not value.strip():
-        validator.add(("body", key), "User ID must not be empty or blank", "value_error")
+        validator.add(("body", key), "User ID must not be empty or blank", "value_error", value)
         return None
     return value
 
@@ -72,7 +76,7 @@ def _bool_field(validator: Validator, body: dict[str, Any], key: str) -> bool | 
     if value is None:
         return None
     if not isinstance(value, bool):
-        validator.add(("body", key), "Input should be a valid boolean", "bool_type")
+        validator.add(("body", key), "Input should be a valid boolean", "bool_type", value)
         return None
     return value
 
@@ -99,8 +103,9 @@ def list_users(ctx: RequestContext) -> web.Response:
     offset = ctx.query.int_param(validator, "offset", 0, ge=0)
     limit = ctx.query.int_param(validator, "limit", 10, ge=1, le=USERS_LIST_MAX_LIMIT)
     metadata_filter = ctx.query.json_object_param(validator, "metadata_filter")
+    partial_user_id = ctx.query.get("partial_user_id")
     validator.raise_if_errors()
-    matches = ctx.project.list_users(metadata_filter)
+    matches = ctx.project.list_users(metadata_filter, partial_user_id)
     return page_response("users", matches, offset, limit, user_json)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -96,3 +97,23 @@ class Api:
         assert reply.status == 201, reply
         user: dict[str, Any] = reply.json()["user"]
         return user
+
+
+class Clock:
+    """A manual clock for an emulator of one's own."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@asynccontextmanager
+async def own_emulator(**options: Any) -> AsyncIterator[Api]:
+    """A private emulator (for clocks and delays of its own) with a raw client."""
+    async with Emulator(**options) as emu, aiohttp.ClientSession() as session:
+        yield Api(session, emu)

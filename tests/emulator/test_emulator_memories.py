@@ -1,10 +1,10 @@
 """Memories and merge conflicts of the emulator over real HTTP (PROTOCOL.md
-5.4, 5.5, 10.17-10.20 and section 12), plus the extraction rules themselves."""
+5.4, 5.5, 10.17-10.20 and sections 12, 13), plus the extraction rules themselves."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -13,7 +13,7 @@ import pytest
 from recallrai.emulator import Emulator
 from recallrai.emulator._memories import CATEGORIES, categories_for, extract_facts
 
-from ._support import Api, encode_id, parse_ts, query
+from ._support import Api, Clock, encode_id, own_emulator, parse_ts, query
 
 pytestmark = pytest.mark.anyio
 
@@ -145,6 +145,28 @@ async def resolve(
         json_body={"answers": {"question_answers": list(answers)}},
     )
     return reply.status, reply.json()
+
+
+async def get_conflict(api: Api, conflict_id: str, user_id: str = "u1") -> dict[str, Any]:
+    reply = await api.request(
+        "GET", f"/api/v1/users/{encode_id(user_id)}/merge-conflicts/{encode_id(conflict_id)}"
+    )
+    assert reply.status == 200, reply
+    conflict: dict[str, Any] = reply.json()
+    return conflict
+
+
+async def resolve_fully(
+    api: Api, conflict_id: str, answers: Sequence[dict[str, Any]], user_id: str = "u1"
+) -> dict[str, Any]:
+    """Resolve (answered ``IN_QUEUE``), finish it with ``settle()`` and return the
+    ``RESOLVED`` conflict."""
+    status, queued = await resolve(api, conflict_id, answers, user_id)
+    assert (status, queued["status"]) == (200, "IN_QUEUE"), queued
+    api.emulator.settle()
+    resolved = await get_conflict(api, conflict_id, user_id)
+    assert resolved["status"] == "RESOLVED"
+    return resolved
 
 
 def answer(question: str, choice: str, message: str | None = None) -> dict[str, Any]:
@@ -601,50 +623,70 @@ async def _three_versions(api: Api) -> list[str]:
     return [*older, current["memory_id"]]
 
 
-async def test_delete_current_version_only(api: Api) -> None:
+async def test_deleting_the_latest_version_reinstates_the_previous(api: Api) -> None:
     v1, v2, v3 = await _three_versions(api)
     reply = await api.request(
         "DELETE", f"/api/v1/users/u1/memory/{v3}?delete_previous_versions=false"
     )
     assert (reply.status, reply.body) == (204, b"")
-    # nothing is reinstated: the chain has no current version any more
-    assert await contents(api) == ["I love tea"]
+    assert await contents(api) == ["I live in Rome", "I love tea"]
     reply = await api.request("GET", f"/api/v1/users/u1/memory/{v3}")
     assert reply.status == 404
-    kept = await get_memory(api, v2)
-    assert kept["expiration_reason"] == "NEW_VERSION"
-    assert kept["total_versions"] == 2
-    assert [v["memory_id"] for v in kept["previous_versions"]] == [v1]
+    latest = (await by_content(api))["I live in Rome"]
+    assert latest["memory_id"] == v2
+    assert (latest["expired_at"], latest["expiration_reason"]) == (None, None)
+    assert latest["merge_conflict_id"] is None
+    assert (latest["version_number"], latest["total_versions"]) == (2, 2)
+    assert latest["has_previous_versions"] is True
+    assert [v["memory_id"] for v in latest["previous_versions"]] == [v1]
+    # and again: the first version is all that is left
+    assert (await api.request("DELETE", f"/api/v1/users/u1/memory/{v2}")).status == 204
+    (first,) = [m for m in (await list_memories(api))["items"] if m["memory_id"] == v1]
+    assert (first["version_number"], first["total_versions"]) == (1, 1)
+    assert (first["has_previous_versions"], first["previous_versions"]) == (False, [])
+    assert first["expired_at"] is None
 
 
-async def test_delete_defaults_to_one_version(api: Api) -> None:
+async def test_deleting_a_middle_version_relinks_the_chain(api: Api) -> None:
     v1, v2, v3 = await _three_versions(api)
-    reply = await api.request("DELETE", f"/api/v1/users/u1/memory/{v2}")
+    reply = await api.request("DELETE", f"/api/v1/users/u1/memory/{v2}")  # flag defaults to false
     assert reply.status == 204
     current = (await by_content(api))["I live in Oslo"]
     assert current["memory_id"] == v3
-    # versions are not renumbered
-    assert (current["version_number"], current["total_versions"]) == (3, 2)
-    assert [v["memory_id"] for v in current["previous_versions"]] == [v1]
+    # renumbered: the latest's version_number equals total_versions
+    assert (current["version_number"], current["total_versions"]) == (2, 2)
+    (older,) = current["previous_versions"]
+    assert (older["memory_id"], older["version_number"]) == (v1, 1)
+    assert older["expiration_reason"] == "NEW_VERSION"
+    assert (await api.request("GET", f"/api/v1/users/u1/memory/{v2}")).status == 404
+    assert (await get_memory(api, v1))["total_versions"] == 2
 
 
-async def test_delete_with_previous_versions(api: Api) -> None:
+async def test_deleting_the_first_version_renumbers_the_rest(api: Api) -> None:
     v1, v2, v3 = await _three_versions(api)
-    reply = await api.request(
-        "DELETE", f"/api/v1/users/u1/memory/{v2}?delete_previous_versions=true"
+    assert (await api.request("DELETE", f"/api/v1/users/u1/memory/{v1}")).status == 204
+    current = (await by_content(api))["I live in Oslo"]
+    assert (current["memory_id"], current["version_number"], current["total_versions"]) == (
+        v3,
+        2,
+        2,
     )
-    assert reply.status == 204
-    current = (await by_content(api))["I live in Oslo"]
-    assert current["memory_id"] == v3
-    assert (current["total_versions"], current["has_previous_versions"]) == (1, False)
-    assert current["previous_versions"] == []
-    for gone in (v1, v2):
-        assert (await api.request("GET", f"/api/v1/users/u1/memory/{gone}")).status == 404
+    assert [(v["memory_id"], v["version_number"]) for v in current["previous_versions"]] == [
+        (v2, 1)
+    ]
+
+
+@pytest.mark.parametrize("addressed", [0, 1, 2])
+async def test_delete_previous_versions_deletes_the_whole_chain(api: Api, addressed: int) -> None:
+    versions = await _three_versions(api)
     reply = await api.request(
-        "DELETE", f"/api/v1/users/u1/memory/{v3}?delete_previous_versions=true"
+        "DELETE",
+        f"/api/v1/users/u1/memory/{versions[addressed]}?delete_previous_versions=true",
     )
     assert reply.status == 204
     assert await contents(api) == ["I love tea"]
+    for gone in versions:
+        assert (await api.request("GET", f"/api/v1/users/u1/memory/{gone}")).status == 404
 
 
 # -- merge conflicts -----------------------------------------------------------------------
@@ -794,9 +836,131 @@ async def test_resolve_errors_in_order(api: Api) -> None:
     assert reply.json() == conflict
 
     status, body = await resolve(api, cid, [answer(question, "Both")])
-    assert status == 200
+    assert (status, body["status"]) == (200, "IN_QUEUE")
+    # while in flight, any second resolve is refused (before the answers are checked)
+    status, body = await resolve(api, cid, [answer("Who?", "x")])
+    assert (status, body) == (
+        400,
+        {"detail": f"Merge conflict {cid} is already resolved or being resolved"},
+    )
+    api.emulator.settle()
     status, body = await resolve(api, cid, [answer("Who?", "x")])
     assert (status, body) == (400, {"detail": f"Merge conflict {cid} is already resolved"})
+
+
+async def test_resolution_runs_in_the_background() -> None:
+    clock = Clock()
+    async with own_emulator(clock=clock, processing_delay=10) as api:
+        conflict = await open_conflict(api)
+        cid = conflict["id"]
+        question = conflict["clarifying_questions"][0]["question"]
+        paris = (await list_memories(api))["items"][0]
+        clock.tick(100)
+        queued_at = clock.now
+
+        status, queued = await resolve(api, cid, [answer(question, "I live in Rome")])
+        assert status == 200
+        assert set(queued) == CONFLICT_KEYS
+        assert queued["id"] == cid  # the section 3 spellings
+        assert queued["proposed_memory_content"] == "I live in Rome"
+        assert queued["status"] == "IN_QUEUE"
+        assert (queued["resolved_at"], queued["new_memories"], queued["resolution_data"]) == (
+            None,
+            None,
+            None,
+        )
+        assert {**queued, "status": "PENDING"} == conflict
+
+        async def listed(status: str) -> list[str]:
+            return [c["id"] for c in (await conflicts(api, status=status))["conflicts"]]
+
+        async def unchanged() -> None:
+            """The memory is untouched and still flagged while the resolution is in flight."""
+            (memory,) = (await list_memories(api))["items"]
+            assert memory == paris
+            assert memory["merge_conflict_in_progress"] is True
+
+        async def refused_in_flight() -> None:
+            reply = await resolve(api, cid, [answer(question, "Both")])
+            detail = f"Merge conflict {cid} is already resolved or being resolved"
+            assert reply == (400, {"detail": detail})
+
+        # first half of processing_delay: IN_QUEUE
+        clock.tick(4.9)
+        assert await get_conflict(api, cid) == queued
+        assert await listed("IN_QUEUE") == [cid]
+        assert await listed("PENDING") == []
+        await unchanged()
+        await refused_in_flight()
+        # second half: RESOLVING
+        clock.tick(0.1)
+        resolving = await get_conflict(api, cid)
+        assert resolving == {**queued, "status": "RESOLVING"}
+        assert (await listed("RESOLVING"), await listed("IN_QUEUE")) == ([cid], [])
+        await unchanged()
+        await refused_in_flight()
+        # after processing_delay: RESOLVED, and only now the memories change
+        clock.tick(4.9)
+        await unchanged()
+        clock.tick(0.1)
+        clock.tick(60)  # the resolution time is when it finished, not when it was seen
+        resolved = await get_conflict(api, cid)
+        assert resolved["status"] == "RESOLVED"
+        assert parse_ts(resolved["resolved_at"]) == queued_at + timedelta(seconds=10)
+        assert resolved["resolution_data"]["applied"] == "new_version"
+        (rome,) = (await list_memories(api))["items"]
+        assert (rome["content"], rome["version_number"]) == ("I live in Rome", 2)
+        assert rome["merge_conflict_in_progress"] is False
+        assert rome["created_at"] == resolved["resolved_at"]
+        assert resolved["new_memories"] == [{key: rome[key] for key in NEW_MEMORY_KEYS}]
+        assert await listed("RESOLVED") == [cid]
+        reply = await resolve(api, cid, [answer(question, "Both")])
+        assert reply == (400, {"detail": f"Merge conflict {cid} is already resolved"})
+
+
+async def test_settle_finishes_resolutions_at_once() -> None:
+    clock = Clock()
+    async with own_emulator(clock=clock, processing_delay=3600) as api:
+        await api.create_user("u1", merge_conflict_enabled=True)
+        await remember(api, "u1", "I live in Paris. My car is red")
+        await remember(api, "u1", "I live in Rome. My car is blue")
+        found = (await conflicts(api))["conflicts"]
+        for conflict in found:
+            choice = conflict["clarifying_questions"][0]["options"][1]
+            question = conflict["clarifying_questions"][0]["question"]
+            assert (await resolve(api, conflict["id"], [answer(question, choice)]))[0] == 200
+        clock.tick(1)
+        api.emulator.settle()
+        for conflict in found:
+            resolved = await get_conflict(api, conflict["id"])
+            assert resolved["status"] == "RESOLVED"
+            assert parse_ts(resolved["resolved_at"]) == clock.now
+        assert await contents(api) == ["My car is blue", "I live in Rome"]
+
+
+async def test_a_session_and_a_resolution_apply_in_the_order_they_finish() -> None:
+    clock = Clock()
+    async with own_emulator(clock=clock, processing_delay=10) as api:
+        conflict = await open_conflict(api)
+        question = conflict["clarifying_questions"][0]["question"]
+        await api.request("PUT", "/api/v1/users/u1", json_body={"merge_conflict_enabled": False})
+        assert (await resolve(api, conflict["id"], [answer(question, "I live in Rome")]))[0] == 200
+        # a session stating a third place finishes processing after the resolution
+        clock.tick(1)
+        sid = (await api.request("POST", "/api/v1/users/u1/sessions", json_body={})).json()[
+            "session"
+        ]["session_id"]
+        base = f"/api/v1/users/u1/sessions/{sid}"
+        message = {"message": "I live in Oslo", "role": "user"}
+        assert (await api.request("POST", f"{base}/add-message", json_body=message)).status == 200
+        assert (await api.request("POST", f"{base}/process")).status == 200
+        clock.tick(20)  # both are due by the next request
+        (current,) = (await list_memories(api))["items"]
+        assert [current["content"], *(v["content"] for v in current["previous_versions"])] == [
+            "I live in Oslo",
+            "I live in Rome",
+            "I live in Paris",
+        ]
 
 
 @pytest.mark.parametrize(
@@ -834,13 +998,11 @@ async def test_resolve_with_the_new_content(api: Api) -> None:
     old_id = conflict["conflicting_memories"][0]["memory_id"]
     question = conflict["clarifying_questions"][0]["question"]
     before = datetime.now(timezone.utc)
-    status, resolved = await resolve(
+    resolved = await resolve_fully(
         api, conflict["id"], [answer(question, "I live in Rome", "moved in May")]
     )
     after = datetime.now(timezone.utc)
-    assert status == 200
     assert set(resolved) == CONFLICT_KEYS
-    assert resolved["status"] == "RESOLVED"
     assert before <= parse_ts(resolved["resolved_at"]) <= after
     assert resolved["resolution_data"] == {
         "answers": [answer(question, "I live in Rome", "moved in May")],
@@ -867,17 +1029,23 @@ async def test_resolve_with_the_new_content(api: Api) -> None:
     assert expired["merge_conflict_id"] == conflict["id"]
     assert expired["expiration_reason"] == "MERGE_CONFLICT"
     assert resolved["new_memories"] == [{key: current[key] for key in NEW_MEMORY_KEYS}]
-    reply = await api.request("GET", f"/api/v1/users/u1/merge-conflicts/{conflict['id']}")
-    assert reply.json() == resolved
+
+    # deleting the new version reinstates the old one, no longer expired by the conflict
+    assert (
+        await api.request("DELETE", f"/api/v1/users/u1/memory/{current['memory_id']}")
+    ).status == 204
+    (reinstated,) = (await list_memories(api))["items"]
+    assert reinstated["memory_id"] == old_id
+    assert (reinstated["expired_at"], reinstated["expiration_reason"]) == (None, None)
+    assert reinstated["merge_conflict_id"] is None
+    assert (reinstated["version_number"], reinstated["total_versions"]) == (1, 1)
 
 
 async def test_resolve_keeping_the_existing_memory(api: Api) -> None:
     conflict = await open_conflict(api)
     before = await list_memories(api)
     question = conflict["clarifying_questions"][0]["question"]
-    status, resolved = await resolve(api, conflict["id"], [answer(question, "I live in Paris")])
-    assert status == 200
-    assert resolved["status"] == "RESOLVED"
+    resolved = await resolve_fully(api, conflict["id"], [answer(question, "I live in Paris")])
     assert resolved["new_memories"] == []
     assert resolved["resolution_data"]["applied"] == "kept_existing"
     after = await list_memories(api)
@@ -889,10 +1057,9 @@ async def test_resolve_keeping_both(api: Api) -> None:
     conflict = await open_conflict(api)
     question = conflict["clarifying_questions"][0]["question"]
     # a question answered twice counts with its last answer
-    status, resolved = await resolve(
+    resolved = await resolve_fully(
         api, conflict["id"], [answer(question, "I live in Paris"), answer(question, "Both")]
     )
-    assert status == 200
     assert resolved["resolution_data"]["applied"] == "kept_both"
     memories = await by_content(api)
     assert set(memories) == {"I live in Rome", "I live in Paris"}
@@ -914,8 +1081,7 @@ async def test_resolve_after_the_memory_was_deleted(api: Api) -> None:
     assert (await api.request("DELETE", f"/api/v1/users/u1/memory/{old_id}")).status == 204
     reply = await api.request("GET", f"/api/v1/users/u1/merge-conflicts/{conflict['id']}")
     assert reply.json() == conflict  # snapshots survive
-    status, resolved = await resolve(api, conflict["id"], [answer(question, "I live in Rome")])
-    assert status == 200
+    resolved = await resolve_fully(api, conflict["id"], [answer(question, "I live in Rome")])
     (memory,) = (await list_memories(api))["items"]
     assert memory["content"] == "I live in Rome"
     assert memory["total_versions"] == 1
@@ -932,8 +1098,7 @@ async def test_resolve_after_the_memory_changed(api: Api) -> None:
     assert oslo["merge_conflict_in_progress"] is True  # still open on the chain
     paris = await get_memory(api, conflict["conflicting_memories"][0]["memory_id"])
     assert paris["merge_conflict_in_progress"] is False  # only current versions carry it
-    status, _ = await resolve(api, conflict["id"], [answer(question, "I live in Rome")])
-    assert status == 200
+    await resolve_fully(api, conflict["id"], [answer(question, "I live in Rome")])
     (current,) = (await list_memories(api))["items"]
     assert current["content"] == "I live in Rome"
     assert current["version_number"] == 3
@@ -974,7 +1139,7 @@ async def test_list_conflicts_sorting_filtering_paging(api: Api) -> None:
 
     for conflict, choice in ((car, "Both"), (rome, "I live in Paris")):
         question = conflict["clarifying_questions"][0]["question"]
-        assert (await resolve(api, conflict["id"], [answer(question, choice)]))[0] == 200
+        await resolve_fully(api, conflict["id"], [answer(question, choice)])
         api.emulator.advance_clock(1)  # distinct resolution times
     # resolved ones by resolution time, unresolved ones last
     assert await listed(sort_by="resolved_at", sort_order="asc") == [
@@ -1046,11 +1211,33 @@ async def test_deleting_the_session_of_a_new_version(api: Api) -> None:
     await api.create_user("u1")
     await remember(api, "u1", "I live in Paris")
     second = await remember(api, "u1", "I live in Rome")
+    await remember(api, "u1", "I live in Oslo")
+    current = (await list_memories(api))["items"][0]
+    first_id = current["previous_versions"][1]["memory_id"]
+    assert (await api.request("DELETE", f"/api/v1/users/u1/sessions/{second}")).status == 204
+    # the chain is relinked by the rule for deleting one version
+    current = (await list_memories(api))["items"][0]
+    assert (current["content"], current["version_number"], current["total_versions"]) == (
+        "I live in Oslo",
+        2,
+        2,
+    )
+    assert [v["memory_id"] for v in current["previous_versions"]] == [first_id]
+
+
+async def test_deleting_the_session_of_the_latest_version_reinstates(api: Api) -> None:
+    await api.create_user("u1")
+    await remember(api, "u1", "I live in Paris")
+    second = await remember(api, "u1", "I live in Rome")
     old_id = (await list_memories(api))["items"][0]["previous_versions"][0]["memory_id"]
     assert (await api.request("DELETE", f"/api/v1/users/u1/sessions/{second}")).status == 204
-    # not reinstated (same rule as deleting the current version)
-    assert await contents(api) == []
-    assert (await get_memory(api, old_id))["total_versions"] == 1
+    (paris,) = (await list_memories(api))["items"]
+    assert (paris["memory_id"], paris["content"], paris["expired_at"]) == (
+        old_id,
+        "I live in Paris",
+        None,
+    )
+    assert (paris["version_number"], paris["total_versions"]) == (1, 1)
 
 
 async def test_rename_keeps_and_delete_drops_memories(api: Api) -> None:

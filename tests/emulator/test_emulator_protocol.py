@@ -139,3 +139,207 @@ async def test_reset_clears_data_requests_and_faults(api: Api) -> None:
     reply = await api.request("GET", "/api/v1/users/u1")
     assert reply.status == 404
     assert reply.json() == {"detail": "User u1 not found"}
+
+
+# -- 422 bodies (PROTOCOL.md section 13: FastAPI items with input and ctx) -------------------
+
+STRATEGIES = "'low_latency', 'balanced', 'agentic' or 'auto'"
+
+
+def item(
+    type_: str, loc: list[object], msg: str, input_: object, ctx: dict[str, object] | None = None
+) -> dict[str, object]:
+    expected: dict[str, object] = {"type": type_, "loc": loc, "msg": msg, "input": input_}
+    if ctx is not None:
+        expected["ctx"] = ctx
+    return expected
+
+
+def ge(loc: list[object], input_: object, bound: object) -> dict[str, object]:
+    msg = f"Input should be greater than or equal to {bound}"
+    return item("greater_than_equal", loc, msg, input_, {"ge": bound})
+
+
+def le(loc: list[object], input_: object, bound: object) -> dict[str, object]:
+    msg = f"Input should be less than or equal to {bound}"
+    return item("less_than_equal", loc, msg, input_, {"le": bound})
+
+
+SESSION = "/api/v1/users/u1/sessions/SID"
+NOT_AN_INT = "Input should be a valid integer, unable to parse string as an integer"
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "expected"),
+    [
+        # query parameters: the raw text as received, ctx for limits
+        ("GET", "/api/v1/users?limit=0", None, [ge(["query", "limit"], "0", 1)]),
+        ("GET", "/api/v1/users?limit=101", None, [le(["query", "limit"], "101", 100)]),
+        ("GET", "/api/v1/users?offset=-1", None, [ge(["query", "offset"], "-1", 0)]),
+        (
+            "GET",
+            "/api/v1/users?limit=ten",
+            None,
+            [item("int_parsing", ["query", "limit"], NOT_AN_INT, "ten")],
+        ),
+        (
+            "GET",
+            "/api/v1/users?metadata_filter=%5B1%5D",
+            None,
+            [
+                item(
+                    "dict_type",
+                    ["query", "metadata_filter"],
+                    "Input should be a valid dictionary",
+                    "[1]",
+                )
+            ],
+        ),
+        ("GET", "/api/v1/users/u1/sessions?limit=101", None, [le(["query", "limit"], "101", 100)]),
+        ("GET", SESSION + "/messages?limit=501", None, [le(["query", "limit"], "501", 500)]),
+        ("GET", "/api/v1/users/u1/memories?limit=201", None, [le(["query", "limit"], "201", 200)]),
+        (
+            "GET",
+            "/api/v1/users/u1/merge-conflicts?limit=101",
+            None,
+            [le(["query", "limit"], "101", 100)],
+        ),
+        (
+            "GET",
+            "/api/v1/users/u1/merge-conflicts?sort_order=up",
+            None,
+            [
+                item(
+                    "enum",
+                    ["query", "sort_order"],
+                    "Input should be 'asc' or 'desc'",
+                    "up",
+                    {"expected": "'asc' or 'desc'"},
+                )
+            ],
+        ),
+        (
+            "GET",
+            SESSION + "/context?memories_threshold=0.1&max_top_k=101",
+            None,
+            [
+                le(["query", "max_top_k"], "101", 100),
+                ge(["query", "memories_threshold"], "0.1", 0.2),
+            ],
+        ),
+        (
+            "GET",
+            "/api/v1/system-prompt?recall_strategy=fast",
+            None,
+            [
+                item(
+                    "enum",
+                    ["query", "recall_strategy"],
+                    f"Input should be {STRATEGIES}",
+                    "fast",
+                    {"expected": STRATEGIES},
+                )
+            ],
+        ),
+        (
+            "GET",
+            "/api/v1/users/u1/messages",
+            None,
+            [item("missing", ["query", "limit"], "Field required", None)],
+        ),
+        # body fields: the JSON value; a missing field reports the object it is missing from
+        (
+            "POST",
+            "/api/v1/users",
+            {"metadata": {}},
+            [item("missing", ["body", "custom_user_id"], "Field required", {"metadata": {}})],
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            {"custom_user_id": 5},
+            [item("string_type", ["body", "custom_user_id"], "Input should be a valid string", 5)],
+        ),
+        (
+            "POST",
+            "/api/v1/users/u1/sessions",
+            {"auto_process_after_seconds": 599},
+            [ge(["body", "auto_process_after_seconds"], 599, 600)],
+        ),
+        (
+            "POST",
+            "/api/v1/users/u1/sessions",
+            {"auto_process_after_seconds": 600.5},
+            [
+                item(
+                    "int_type",
+                    ["body", "auto_process_after_seconds"],
+                    "Input should be a valid integer",
+                    600.5,
+                )
+            ],
+        ),
+        (
+            "POST",
+            SESSION + "/add-message",
+            {"message": "hi", "role": "system"},
+            [
+                item(
+                    "enum",
+                    ["body", "role"],
+                    "Input should be 'user' or 'assistant'",
+                    "system",
+                    {"expected": "'user' or 'assistant'"},
+                )
+            ],
+        ),
+        (
+            "POST",
+            "/api/v1/users/u1/merge-conflicts/c1/resolve",
+            {"answers": {"question_answers": [{"answer": "a"}]}},
+            [
+                item(
+                    "missing",
+                    ["body", "answers", "question_answers", 0, "question"],
+                    "Field required",
+                    {"answer": "a"},
+                )
+            ],
+        ),
+        ("POST", "/api/v1/users", b"", [item("missing", ["body"], "Field required", None)]),
+        (
+            "POST",
+            "/api/v1/users",
+            b"[1]",
+            [
+                item(
+                    "model_attributes_type",
+                    ["body"],
+                    "Input should be a valid dictionary or object to extract fields from",
+                    [1],
+                )
+            ],
+        ),
+    ],
+)
+async def test_422_items_carry_input_and_ctx(
+    api: Api, method: str, target: str, body: object, expected: list[dict[str, object]]
+) -> None:
+    await api.create_user("u1")
+    created = await api.request("POST", "/api/v1/users/u1/sessions", json_body={})
+    target = target.replace("SID", created.json()["session"]["session_id"])
+    if isinstance(body, bytes):
+        reply = await api.request(method, target, body=body)
+    else:
+        reply = await api.request(method, target, json_body=body)
+    assert reply.status == 422
+    assert reply.json() == {"detail": expected}
+
+
+async def test_422_for_broken_json_names_the_parser_error(api: Api) -> None:
+    reply = await api.request("POST", "/api/v1/users", body=b'{"custom_user_id": }')
+    (error,) = reply.json()["detail"]
+    assert error["type"] == "json_invalid"
+    assert error["loc"] == ["body", 19]
+    assert error["input"] == {}
+    assert error["ctx"] == {"error": "Expecting value"}

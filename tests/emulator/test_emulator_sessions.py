@@ -1,5 +1,5 @@
 """Sessions, messages, system prompt and context of the emulator over real
-HTTP (PROTOCOL.md 5.2, 5.3 and section 12), with a plain aiohttp client."""
+HTTP (PROTOCOL.md 5.2, 5.3 and sections 12, 13), with a plain aiohttp client."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import asyncio
 import json
 import uuid
 import zoneinfo
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,12 +18,20 @@ import pytest
 from recallrai.emulator import Emulator, _memories
 from recallrai.emulator._context import score, words
 
-from ._support import Api, Reply, parse_ts
+from ._support import Api, Clock, Reply, own_emulator, parse_ts
 from ._support import query as encode_query
 
 pytestmark = pytest.mark.anyio
 
-SESSION_KEYS = {"session_id", "status", "created_at", "metadata"}
+SESSION_KEYS = {
+    "session_id",
+    "user_id",
+    "status",
+    "created_at",
+    "processed_at",
+    "auto_process_after_seconds",
+    "metadata",
+}
 U = "/api/v1/users"
 
 
@@ -70,26 +77,6 @@ def error_locs(reply: Reply) -> list[list[object]]:
     return [item["loc"] for item in reply.json()["detail"]]
 
 
-@asynccontextmanager
-async def own_emulator(**options: Any) -> AsyncIterator[Api]:
-    """A private emulator (for clocks and delays of its own) with a raw client."""
-    async with Emulator(**options) as emu, aiohttp.ClientSession() as session:
-        yield Api(session, emu)
-
-
-class Clock:
-    """A manual clock for the emulator."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @attrs.frozen
 class FakeMemory:
     memory_id: str
@@ -127,7 +114,10 @@ async def test_create_session_defaults(api: Api) -> None:
     session = reply.json()["session"]
     assert set(session) == SESSION_KEYS
     assert uuid.UUID(session["session_id"]).version == 4
+    assert session["user_id"] == "u1"
     assert session["status"] == "pending"
+    assert session["processed_at"] is None
+    assert session["auto_process_after_seconds"] == 600
     assert session["metadata"] == {}
     assert abs(parse_ts(session["created_at"]) - datetime.now(timezone.utc)) < timedelta(minutes=1)
     nulled = await new_session(api, "u1", metadata=None)
@@ -404,7 +394,8 @@ async def test_sessions_follow_user_rename_and_die_with_user(api: Api) -> None:
     await add(api, "old", created["session_id"], "hello")
     reply = await api.request("PUT", f"{U}/old", json_body={"new_custom_user_id": "new"})
     assert reply.status == 200
-    assert (await api.request("GET", spath("new", created["session_id"]))).status == 200
+    moved = await api.request("GET", spath("new", created["session_id"]))
+    assert (moved.status, moved.json()["session"]["user_id"]) == (200, "new")
     reply = await api.request("GET", spath("old", created["session_id"]))
     assert reply.json() == {"detail": "User old not found"}
 
@@ -412,6 +403,67 @@ async def test_sessions_follow_user_rename_and_die_with_user(api: Api) -> None:
     await api.create_user("new")
     assert (await api.request("GET", spath("new"))).json()["total"] == 0
     assert (await api.request("GET", f"{U}/new/messages?limit=5")).json() == {"messages": []}
+
+
+async def test_auto_process_setting_absent_given_or_disabled() -> None:
+    async with own_emulator() as api:
+        emu = api.emulator
+        await api.create_user("u1")
+        reply = await api.request("POST", spath("u1"), json_body={})
+        assert reply.json()["session"]["auto_process_after_seconds"] == 600
+        default = reply.json()["session"]["session_id"]
+        later = await new_session(api, "u1", auto_process_after_seconds=1800)
+        assert later["auto_process_after_seconds"] == 1800
+        never = await new_session(api, "u1", auto_process_after_seconds=None)
+        assert never["auto_process_after_seconds"] is None
+        fetched = (await api.request("GET", spath("u1", never["session_id"]))).json()["session"]
+        assert fetched == never
+
+        emu.advance_clock(10**9)  # long past any auto-processing
+        assert await status_of(api, "u1", default) == "processed"
+        assert await status_of(api, "u1", later["session_id"]) == "processed"
+        assert await status_of(api, "u1", never["session_id"]) == "pending"
+        # a disabled session is still processed on request
+        assert (
+            await api.request("POST", spath("u1", never["session_id"], "process"))
+        ).status == 200
+        emu.settle()
+        assert await status_of(api, "u1", never["session_id"]) == "processed"
+
+
+async def test_session_reports_owner_and_processed_at(fake_memories: list[FakeMemory]) -> None:
+    clock = Clock()
+    async with own_emulator(clock=clock, processing_delay=5) as api:
+        await api.create_user("u1")
+        created = await new_session(api, "u1")
+        sid = created["session_id"]
+        clock.tick(30)
+        await api.request("POST", spath("u1", sid, "process"))
+        session = (await api.request("GET", spath("u1", sid))).json()["session"]
+        assert (session["status"], session["processed_at"]) == ("processing", None)
+        clock.tick(5)
+        done_at = clock.now
+        clock.tick(60)  # processed_at is when processing finished, not when it was seen
+        session = (await api.request("GET", spath("u1", sid))).json()["session"]
+        assert session["status"] == "processed"
+        assert parse_ts(session["processed_at"]) == done_at
+        assert session == {
+            **created,
+            "status": "processed",
+            "processed_at": session["processed_at"],
+        }
+        listed = (await api.request("GET", spath("u1"))).json()["sessions"]
+        assert listed == [session]
+        updated = await api.request("PUT", spath("u1", sid), json_body={"new_metadata": {"a": 1}})
+        assert updated.json()["session"] == {**session, "metadata": {"a": 1}}
+
+        # sessions that end otherwise have no processed_at
+        api.emulator.balance_exhausted = True
+        broke = (await new_session(api, "u1"))["session_id"]
+        await api.request("POST", spath("u1", broke, "process"))
+        api.emulator.settle()
+        session = (await api.request("GET", spath("u1", broke))).json()["session"]
+        assert (session["status"], session["processed_at"]) == ("insufficient_balance", None)
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -428,7 +480,7 @@ async def test_add_and_list_messages_oldest_first() -> None:
                 clock.tick(1)
             reply = await add(api, "u1", sid, text, "user" if index % 2 == 0 else "assistant")
             assert reply.status == 200
-            assert reply.json() == {"message": "Message added successfully"}
+            assert reply.json() == {"detail": "Message added successfully"}
         user = (await api.request("GET", f"{U}/u1")).json()["user"]
         assert parse_ts(user["last_active_at"]) == clock.now
 
@@ -479,12 +531,35 @@ async def test_add_message_validation(api: Api, body: dict[str, Any], loc: list[
     assert (await api.request("GET", spath("u1", sid, "messages"))).json()["total"] == 0
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "ten"}])
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "ten"}])
 async def test_list_messages_validation(api: Api, params: dict[str, Any]) -> None:
     await api.create_user("u1")
     sid = (await new_session(api, "u1"))["session_id"]
     reply = await api.request("GET", spath("u1", sid, "messages") + query(**params))
     assert error_locs(reply) == [["query", next(iter(params))]]
+
+
+async def test_message_pages_hold_up_to_500(api: Api) -> None:
+    await api.create_user("u1")
+    sid = (await new_session(api, "u1"))["session_id"]
+    for index in range(120):
+        assert (await add(api, "u1", sid, f"m{index}")).status == 200
+    for limit in (120, 500):
+        page = (await api.request("GET", spath("u1", sid, "messages") + query(limit=limit))).json()
+        assert [m["content"] for m in page["messages"]] == [f"m{i}" for i in range(120)]
+        assert (page["total"], page["has_more"]) == (120, False)
+    page = (await api.request("GET", spath("u1", sid, "messages") + query(limit=101))).json()
+    assert (len(page["messages"]), page["has_more"]) == (101, True)
+    reply = await api.request("GET", spath("u1", sid, "messages") + query(limit=501))
+    assert reply.json()["detail"] == [
+        {
+            "type": "less_than_equal",
+            "loc": ["query", "limit"],
+            "msg": "Input should be less than or equal to 500",
+            "input": "501",
+            "ctx": {"le": 500},
+        }
+    ]
 
 
 async def test_last_n_messages_across_sessions() -> None:
@@ -543,7 +618,7 @@ async def test_process_lifecycle_and_refusals(monkeypatch: pytest.MonkeyPatch) -
 
         # The body is never parsed: garbage is as good as nothing.
         reply = await api.request("POST", spath("u1", sid, "process"), body=b"\x00 not json")
-        assert (reply.status, reply.json()) == (200, {"message": "Session processing started"})
+        assert (reply.status, reply.json()) == (200, {"detail": "Session marked for processing"})
         user = (await api.request("GET", f"{U}/u1")).json()["user"]
         assert parse_ts(user["last_active_at"]) == clock.now
         assert await status_of(api, "u1", sid) == "processing"
@@ -765,8 +840,9 @@ async def test_context_default_answer_shape(api: Api, fake_memories: list[FakeMe
     sid = (await new_session(api, "u1"))["session_id"]
     reply = await api.request("GET", spath("u1", sid, "context"))
     assert reply.status == 200
+    # include_system_prompt defaults to true on the service (§13)
     assert reply.json() == {
-        "context": "No relevant context found.",
+        "context": Emulator.system_prompt("balanced") + "\n\n\nNo relevant context found.",
         "is_final": True,
         "status_update_message": None,
         "error_message": None,
@@ -785,9 +861,41 @@ async def test_context_default_answer_shape(api: Api, fake_memories: list[FakeMe
         "GET",
         spath("u1", sid, "context")
         + "?recall_strategy=balanced&min_top_k=15&max_top_k=50&memories_threshold=0.6"
-        "&summaries_threshold=0.5&include_system_prompt=false&include_metadata_ids=false",
+        "&summaries_threshold=0.5&include_system_prompt=true&include_metadata_ids=false",
     )
     assert full.json() == reply.json()
+    reply = await api.request("GET", spath("u1", sid, "context?include_system_prompt=false"))
+    assert reply.json()["context"] == "No relevant context found."
+
+
+async def test_context_metadata_can_be_omitted(api: Api, fake_memories: list[FakeMemory]) -> None:
+    emu = api.emulator
+    await api.create_user("u1")
+    sid = (await new_session(api, "u1"))["session_id"]
+    target = spath("u1", sid, "context")
+    assert emu.omit_context_metadata is False
+    emu.omit_context_metadata = True
+    assert emu.omit_context_metadata is True
+
+    plain = (await api.request("GET", target)).json()
+    assert "metadata" not in plain
+    assert plain["context"].endswith("No relevant context found.")
+    for flags in ("?stream=true", "?stream=true&include_metadata_ids=false"):
+        events = parse_sse((await api.request("GET", target + flags)).body)
+        assert events[-1] == ("context", plain)
+    # with include_metadata_ids=true the metadata is there, streamed or not
+    for flags in ("?include_metadata_ids=true", "?include_metadata_ids=true&stream=true"):
+        reply = await api.request("GET", target + flags)
+        final = parse_sse(reply.body)[-1][1] if "stream" in flags else reply.json()
+        assert final["metadata"]["recall_strategy_used"] == "balanced"
+        assert final["metadata"]["memory_ids"] == []
+
+    emu.reset()
+    assert emu.omit_context_metadata is False
+    await api.create_user("u1")
+    sid = (await new_session(api, "u1"))["session_id"]
+    reply = await api.request("GET", spath("u1", sid, "context"))
+    assert reply.json()["metadata"]["recall_strategy_used"] == "balanced"
 
 
 def seed_ranked_memories(memories: list[FakeMemory], session_id: str) -> list[str]:
@@ -804,9 +912,8 @@ def seed_ranked_memories(memories: list[FakeMemory], session_id: str) -> list[st
 
 
 async def context_of(api: Api, user: str, sid: str, **params: object) -> dict[str, Any]:
-    reply = await api.request(
-        "GET", spath(user, sid, "context") + query(include_metadata_ids=True, **params)
-    )
+    params = {"include_metadata_ids": True, "include_system_prompt": False, **params}
+    reply = await api.request("GET", spath(user, sid, "context") + query(**params))
     assert reply.status == 200, reply
     body: dict[str, Any] = reply.json()
     return body

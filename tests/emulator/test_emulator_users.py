@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -17,8 +19,6 @@ USER_KEYS = {"custom_user_id", "metadata", "merge_conflict_enabled", "created_at
 
 
 def filter_query(value: object, *, spaced: bool = True) -> str:
-    import json
-
     text = json.dumps(value) if spaced else json.dumps(value, separators=(",", ":"))
     return urllib.parse.urlencode({"metadata_filter": text})
 
@@ -244,6 +244,41 @@ async def test_list_metadata_filter(api: Api) -> None:
     ).json()
     assert [u["custom_user_id"] for u in paged["users"]] == ["admin-1"]
     assert paged["total"] == 2 and paged["has_more"] is False
+
+
+async def test_list_partial_user_id_search(api: Api) -> None:
+    await api.create_user("Alice-Admin", metadata={"role": "admin"})
+    await api.create_user("bob", metadata={"role": "admin"})
+    await api.create_user("alicia", metadata={"role": "user"})
+    await api.create_user("MALICE")
+    await api.create_user("zoë ÆON")
+
+    async def page(**params: str) -> dict[str, Any]:
+        reply = await api.request("GET", "/api/v1/users?" + urllib.parse.urlencode(params))
+        assert reply.status == 200, reply
+        body: dict[str, Any] = reply.json()
+        return body
+
+    async def ids(**params: str) -> list[str]:
+        return [u["custom_user_id"] for u in (await page(**params))["users"]]
+
+    # a case-insensitive substring of the ID, newest first
+    assert await ids(partial_user_id="ALI") == ["MALICE", "alicia", "Alice-Admin"]
+    assert await ids(partial_user_id="alice") == ["MALICE", "Alice-Admin"]
+    assert await ids(partial_user_id="-adm") == ["Alice-Admin"]
+    assert await ids(partial_user_id="æon") == ["zoë ÆON"]
+    assert await ids(partial_user_id="nobody") == []
+    assert len(await ids(partial_user_id="")) == 5
+    # combined with the metadata filter (AND)
+    admins = json.dumps({"role": "admin"})
+    assert await ids(partial_user_id="ali", metadata_filter=admins) == ["Alice-Admin"]
+    assert await ids(partial_user_id="o", metadata_filter=admins) == ["bob"]
+    # total and has_more count the matches, so offset paging works over a search
+    first = await page(partial_user_id="ali", offset="0", limit="2")
+    assert (first["total"], first["has_more"]) == (3, True)
+    rest = await page(partial_user_id="ali", offset="2", limit="2")
+    assert (rest["total"], rest["has_more"]) == (3, False)
+    assert [u["custom_user_id"] for u in rest["users"]] == ["Alice-Admin"]
 
 
 @pytest.mark.parametrize("value", ["not json", "[1, 2]", '"text"', "", "null", "NaN"])
