@@ -14,7 +14,9 @@ import time
 from recallrai import (
     AsyncRecallrAI,
     AsyncSession,
+    MergeConflict,
     MergeConflictAnswer,
+    MergeConflictStatus,
     RecallrAI,
     RecallStrategy,
     Session,
@@ -135,6 +137,16 @@ def _wait_processed(session: Session) -> None:
     raise RuntimeError("session was not processed")
 
 
+def _wait_resolved(conflict: MergeConflict) -> None:
+    """The service applies a resolution in the background: poll until it is done."""
+    for _ in range(100):
+        conflict.refresh()
+        if conflict.status in (MergeConflictStatus.RESOLVED, MergeConflictStatus.FAILED):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the merge conflict was not resolved")
+
+
 def _tell(user_session: Session, text: str) -> None:
     user_session.add_message("user", text)
     user_session.process()
@@ -168,6 +180,8 @@ def memory_tour(base_url: str) -> None:
         except MergeConflictInvalidAnswerError as error:
             print(f"refused answer {error.answer!r}; valid options: {error.valid_options}")
         conflict.resolve([MergeConflictAnswer(question.question, question.options[1])])
+        print(f"conflict {conflict.status.value} after resolve()")
+        _wait_resolved(conflict)
         print(f"conflict {conflict.status.value}; now remembered:")
         for memory in gina.list_memories(categories=["food_preferences"]):
             print(f"  {memory.content} (version {memory.version_number})")

@@ -195,7 +195,7 @@ async def test_async_memories_story(async_client: AsyncRecallrAI) -> None:
 
 @pytest.mark.anyio
 async def test_async_merge_conflict_story(
-    async_client: AsyncRecallrAI, recallrai_emulator: Emulator
+    async_client: AsyncRecallrAI, recallrai_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = await async_client.create_user("bob", merge_conflict_enabled=True)
     await remember(user, "I live in Paris. My car is red", emulator=recallrai_emulator)
@@ -257,7 +257,24 @@ async def test_async_merge_conflict_story(
     assert conflict.status == MergeConflictStatus.PENDING
 
     stale = await user.get_merge_conflict(conflict.conflict_id)
+    # the resolution stays in flight until settle(), however slow the machine
+    monkeypatch.setattr(recallrai_emulator, "processing_delay", 3600)
     await conflict.resolve([MergeConflictAnswer(QUESTION, "I live in Rome", "moved in May")])
+    # the service queues the resolution; nothing is applied yet
+    assert conflict.status == MergeConflictStatus.IN_QUEUE
+    assert conflict.resolved_at is None and conflict.new_memories is None
+    assert (await user.get_memory(paris.memory_id)).merge_conflict_in_progress
+    queued = await user.list_merge_conflicts(status=MergeConflictStatus.IN_QUEUE)
+    assert [c.conflict_id for c in queued.conflicts] == [conflict.conflict_id]
+    # while it is in flight, another resolve is refused by the server
+    with pytest.raises(MergeConflictAlreadyResolvedError) as in_flight:
+        await stale.resolve([MergeConflictAnswer(QUESTION, "Both")])
+    assert in_flight.value.http_status == 400
+    assert in_flight.value.message == (
+        f"Merge conflict {conflict.conflict_id} is already resolved or being resolved"
+    )
+    recallrai_emulator.settle()
+    await conflict.refresh()
     assert conflict.status == MergeConflictStatus.RESOLVED
     assert conflict.resolved_at is not None
     assert conflict.resolution_data is not None
@@ -296,6 +313,9 @@ async def test_async_merge_conflict_story(
     # keeping both creates a separate memory; keeping the old one changes nothing
     recallrai_emulator.advance_clock(1)  # distinct resolution times
     await car.resolve([MergeConflictAnswer('Which is correct for "my car"?', "Both")])
+    assert car.status == MergeConflictStatus.IN_QUEUE
+    recallrai_emulator.settle()
+    await car.refresh()
     assert car.new_memories is not None and car.new_memories[0].content == "My car is blue"
     assert (await user.list_memories(categories=["general"])).total == 2
     resolved = await user.list_merge_conflicts(status="RESOLVED", sort_by="resolved_at")
@@ -333,6 +353,9 @@ async def test_project_default_from_the_emulator_option() -> None:
         await conflict.resolve(
             [MergeConflictAnswer('Which is correct for "my car"?', "My car is red")]
         )
+        emu.settle()
+        await conflict.refresh()
+        assert conflict.status == MergeConflictStatus.RESOLVED
         assert conflict.new_memories is None  # an empty list reads as None
         assert [m.content for m in (await user.list_memories()).items] == ["My car is red"]
 
@@ -340,7 +363,9 @@ async def test_project_default_from_the_emulator_option() -> None:
 # --------------------------------------------------------------------------- sync
 
 
-def test_sync_memories_and_conflicts(sync_client: RecallrAI, recallrai_emulator: Emulator) -> None:
+def test_sync_memories_and_conflicts(
+    sync_client: RecallrAI, recallrai_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = sync_client.create_user("erin", merge_conflict_enabled=False)
     remember_sync(user, *(f"I like thing{i}." for i in range(5)), "I live in Paris")
     page = user.list_memories(limit=2)
@@ -361,9 +386,11 @@ def test_sync_memories_and_conflicts(sync_client: RecallrAI, recallrai_emulator:
     user.delete_memory(rome.memory_id)
     with pytest.raises(MemoryNotFoundError):
         user.get_memory(rome.memory_id)
-    old = user.get_memory(rome.previous_versions[0].memory_id)  # still stored, no longer listed
-    assert old.content == "I live in Paris"
-    assert user.list_memories(categories=["location"]).total == 0
+    # deleting the latest version makes the previous one the latest again
+    (old,) = user.list_memories(categories=["location"]).items
+    assert old.memory_id == rome.previous_versions[0].memory_id
+    assert old.content == "I live in Paris" and old.expired_at is None
+    assert (old.version_number, old.total_versions) == (1, 1)
 
     # conflicts on
     user.update(merge_conflict_enabled=True)
@@ -386,7 +413,15 @@ def test_sync_memories_and_conflicts(sync_client: RecallrAI, recallrai_emulator:
     assert wrong.value.question == question
 
     stale = user.get_merge_conflict(conflict.conflict_id)
+    # the resolution stays in flight until settle(), however slow the machine
+    monkeypatch.setattr(recallrai_emulator, "processing_delay", 3600)
     conflict.resolve([MergeConflictAnswer(question, "My dog is Max")])
+    assert conflict.status == MergeConflictStatus.IN_QUEUE
+    with pytest.raises(MergeConflictAlreadyResolvedError) as in_flight:
+        stale.resolve([MergeConflictAnswer(question, "Both")])
+    assert "being resolved" in in_flight.value.message
+    recallrai_emulator.settle()
+    conflict.refresh()
     assert conflict.status == MergeConflictStatus.RESOLVED
     dog = user.get_memory(conflict.new_memories[0].memory_id)  # type: ignore[index]
     assert dog.content == "My dog is Max"
