@@ -82,8 +82,9 @@ def expected_text(allowed: Sequence[str]) -> str:
 class Validator:
     """Collects validation errors so one 422 can report all of them.
 
-    The methods below are the only place the emulator words its 422 items,
-    so every endpoint reports missing fields, ranges and enumerations alike.
+    Missing fields, ranges and enumerations are worded only here
+    (:meth:`missing`, :meth:`within`, :meth:`enum`), so every endpoint
+    reports them alike.
     """
 
     def __init__(self) -> None:

@@ -9,7 +9,7 @@ processing by itself at that moment, with its deadline counted from then.
 Nothing runs on a timer: before every request ``_background.advance`` calls
 :func:`due_work`, which starts due auto-processing and hands back every
 session whose deadline has passed, to be finished in deadline order. A
-finished session is ``processed`` (``processed_at`` = its deadline) and
+finished session is ``processed`` (``processed_at`` = when it finished) and
 handed to ``_memories.process_session`` (which turns its user messages into
 memories); should that raise, the session ends ``failed``.
 ``last_activity_at`` is the creation time or the time of the latest message.
