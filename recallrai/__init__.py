@@ -30,6 +30,7 @@ from ._models import (
     RecallStrategy,
     SessionStatus,
     UserMessage,
+    UserMessageList,
 )
 from ._pagination import (
     AsyncPager,
@@ -88,6 +89,7 @@ __all__ = [
     "Transport",
     "User",
     "UserMessage",
+    "UserMessageList",
     "UserPage",
     "__version__",
     "exceptions",

@@ -54,9 +54,9 @@ class AsyncRecallrAI:
         self,
         api_key: str | None = None,
         project_id: str | None = None,
-        *,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: TransportOption | None = None,
     ) -> None:
@@ -146,7 +146,7 @@ class AsyncRecallrAI:
         record = user_from_wire(data)
         return AsyncUser(self._pipeline, self._prompts, record.custom_user_id, record)
 
-    async def get_user(self, user_id: str, validate: bool = True) -> AsyncUser:
+    async def get_user(self, user_id: str, *, validate: bool = True) -> AsyncUser:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
         user = AsyncUser(self._pipeline, self._prompts, require_id(user_id, "user_id"))
         if validate:

@@ -33,6 +33,7 @@ __all__ = [
     "RecallStrategy",
     "SessionStatus",
     "UserMessage",
+    "UserMessageList",
 ]
 
 
@@ -132,6 +133,18 @@ class UserMessage(_Value):
     content: str
     timestamp: datetime
     session_id: str
+
+
+class UserMessageList(list[UserMessage]):
+    """What ``get_last_n_messages`` returns: a plain list of messages, which is also its own
+    ``.messages`` (the official client's spelling)."""
+
+    __slots__ = ()
+
+    @property
+    def messages(self) -> list[UserMessage]:
+        """These messages (the list itself)."""
+        return self
 
 
 @attrs.frozen

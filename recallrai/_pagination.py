@@ -10,7 +10,7 @@ facade re-wraps them with a blocking one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -19,6 +19,7 @@ from ._converter import structure
 __all__ = [
     "AsyncPager",
     "AsyncSource",
+    "CallableBool",
     "MemoryPage",
     "MergeConflictPage",
     "MessagePage",
@@ -53,6 +54,31 @@ class PageSource(Protocol[T]):
     def fetch(self, offset: int) -> Page[T]: ...
 
 
+class CallableBool(int):
+    """A truth value that may also be called: both ``if page.has_more:`` (the official
+    client's spelling) and ``if page.has_more():`` (the guides') read it.
+
+    It compares, hashes and prints as ``True``/``False``; ``bool(flag)`` or ``flag()``
+    gives the plain ``bool``.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: object) -> CallableBool:
+        return super().__new__(cls, bool(value))
+
+    def __call__(self) -> bool:
+        return self != 0
+
+    def __repr__(self) -> str:
+        return repr(self != 0)
+
+    __str__ = __repr__
+
+
+_MORE, _NO_MORE = CallableBool(True), CallableBool(False)
+
+
 @attrs.frozen(eq=False)
 class Page(Generic[T]):
     """One page of a list, and the way to every item after it."""
@@ -63,10 +89,12 @@ class Page(Generic[T]):
     limit: int
     _has_more: bool = attrs.field(alias="has_more", repr=False)
     _source: PageSource[T] = attrs.field(alias="source", repr=False)
+    _items_key: ClassVar[str] = "items"  # the envelope's name for the items
 
-    def has_more(self) -> bool:
-        """Whether the server has items after this page."""
-        return self._has_more
+    @property
+    def has_more(self) -> CallableBool:
+        """Whether the server has items after this page: ``page.has_more`` or ``page.has_more()``."""
+        return _MORE if self._has_more else _NO_MORE
 
     def next_offset(self) -> int:
         """The offset of the next page."""
@@ -90,6 +118,19 @@ class Page(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The page as plain JSON-ready data: its items (as their ``to_dict()``), ``total``,
+        ``has_more`` (a ``bool``), ``offset`` and ``limit``."""
+        return {
+            self._items_key: [
+                item.to_dict() if hasattr(item, "to_dict") else item for item in self.items
+            ],
+            "total": self.total,
+            "has_more": self._has_more,
+            "offset": self.offset,
+            "limit": self.limit,
+        }
 
     async def _aiter_all(self) -> AsyncIterator[T]:
         if self._source.blocking:
@@ -122,6 +163,8 @@ class Page(Generic[T]):
 class UserPage(Page[T]):
     """A page of users."""
 
+    _items_key: ClassVar[str] = "users"
+
     @property
     def users(self) -> list[T]:
         """The users on this page."""
@@ -132,6 +175,8 @@ class UserPage(Page[T]):
 class SessionPage(Page[T]):
     """A page of sessions."""
 
+    _items_key: ClassVar[str] = "sessions"
+
     @property
     def sessions(self) -> list[T]:
         """The sessions on this page."""
@@ -141,6 +186,8 @@ class SessionPage(Page[T]):
 @attrs.frozen(eq=False)
 class MessagePage(Page[T]):
     """A page of a session's messages."""
+
+    _items_key: ClassVar[str] = "messages"
 
     @property
     def messages(self) -> list[T]:
@@ -156,6 +203,8 @@ class MemoryPage(Page[T]):
 @attrs.frozen(eq=False)
 class MergeConflictPage(Page[T]):
     """A page of merge conflicts."""
+
+    _items_key: ClassVar[str] = "conflicts"
 
     @property
     def conflicts(self) -> list[T]:

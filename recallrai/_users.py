@@ -13,7 +13,7 @@ from ._converter import format_datetime, structure, with_aliases
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._merge_conflicts import AsyncMergeConflict, conflict_from_wire
-from ._models import Memory, MergeConflictStatus, SessionStatus, UserMessage
+from ._models import Memory, MergeConflictStatus, SessionStatus, UserMessage, UserMessageList
 from ._pagination import (
     MAX_MEMORY_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -63,6 +63,11 @@ class UserRecord:
     created_at: datetime
     last_active_at: datetime
     merge_conflict_enabled: bool | None = None
+
+    @property
+    def user_id(self) -> str:
+        """The user's ID (``custom_user_id`` on the wire)."""
+        return self.custom_user_id
 
 
 _USER_ALIASES = {"custom_user_id": "user_id"}
@@ -199,7 +204,7 @@ class AsyncUser:
         record = session_from_wire(data)
         return AsyncSession(self._pipeline, self._prompts, self, record.session_id, record)
 
-    async def get_session(self, session_id: str, validate: bool = True) -> AsyncSession:
+    async def get_session(self, session_id: str, *, validate: bool = True) -> AsyncSession:
         """Fetch a session; with ``validate=False`` return a reference without a request."""
         session = AsyncSession(
             self._pipeline, self._prompts, self, require_id(session_id, "session_id")
@@ -250,8 +255,11 @@ class AsyncUser:
 
         return paginate(SessionPage, offset, limit, fetch)
 
-    async def get_last_n_messages(self, n: int) -> list[UserMessage]:
-        """The user's ``n`` (1-100) most recent messages across all sessions, oldest first."""
+    async def get_last_n_messages(self, n: int) -> UserMessageList:
+        """The user's ``n`` (1-100) most recent messages across all sessions, oldest first.
+
+        The result is a list, and also has ``.messages`` (the same list).
+        """
         data = await self._pipeline.request(
             "GET",
             api_path("users", self._user_id, "messages"),
@@ -259,17 +267,17 @@ class AsyncUser:
             context=self._context(),
         )
         messages = data.get("messages") if isinstance(data, dict) else None
-        return structure(messages, list[UserMessage], "messages")
+        return UserMessageList(structure(messages, list[UserMessage], "messages"))
 
     # ------------------------------------------------------------------ memories
 
     def list_memories(
         self,
+        offset: int = 0,
+        limit: int = 20,
         categories: Sequence[str] | None = None,
         session_id_filter: Sequence[str] | None = None,
         session_metadata_filter: Mapping[str, Any] | None = None,
-        offset: int = 0,
-        limit: int = 20,
         include_previous_versions: bool = True,
         include_connected_memories: bool = True,
     ) -> AsyncPager[MemoryPage[Memory], Memory]:

@@ -30,7 +30,7 @@ from recallrai import (
     RecallStrategy,
     SessionPage,
     SessionStatus,
-    UserMessage,
+    UserMessageList,
     UserPage,
 )
 from recallrai._client import TransportOption
@@ -49,8 +49,8 @@ class RecallrAI:
 
     __slots__ = ("_async", "_loop")
 
-    def __init__(self, api_key: str | None = None, project_id: str | None = None, *, base_url: str | None = None, timeout: float = 30.0, max_retries: int = 2, transport: TransportOption | None = None) -> None:
-        self._async = AsyncRecallrAI(api_key, project_id, base_url=base_url, timeout=timeout, max_retries=max_retries, transport=transport)
+    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30.0, *, max_retries: int = 2, transport: TransportOption | None = None) -> None:
+        self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport)
         self._loop = _runtime.LoopThread(self._async.close)
 
     def close(self) -> None:
@@ -80,9 +80,9 @@ class RecallrAI:
         """Create a user; ``merge_conflict_enabled=None`` inherits the project setting."""
         return cast("User", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.create_user, user_id, metadata, merge_conflict_enabled))))
 
-    def get_user(self, user_id: str, validate: bool = True) -> User:
+    def get_user(self, user_id: str, *, validate: bool = True) -> User:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
-        return cast("User", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_user, user_id, validate))))
+        return cast("User", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_user, user_id, validate=validate))))
 
     def list_users(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None, *, partial_user_id: str | None = None) -> UserPage[User]:
         """List users, newest first.
@@ -163,9 +163,9 @@ class User:
         """
         return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.create_session, auto_process_after_seconds, metadata, custom_created_at_utc))))
 
-    def get_session(self, session_id: str, validate: bool = True) -> Session:
+    def get_session(self, session_id: str, *, validate: bool = True) -> Session:
         """Fetch a session; with ``validate=False`` return a reference without a request."""
-        return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_session, session_id, validate))))
+        return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_session, session_id, validate=validate))))
 
     def list_sessions(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None, status_filter: Sequence[SessionStatus | str] | None = None) -> SessionPage[Session]:
         """The user's sessions, newest first, optionally filtered by metadata and status.
@@ -175,17 +175,20 @@ class User:
         """
         return cast("SessionPage[Session]", _runtime.resolve(self._loop, self._async.list_sessions(offset, limit, metadata_filter, status_filter)))
 
-    def get_last_n_messages(self, n: int) -> list[UserMessage]:
-        """The user's ``n`` (1-100) most recent messages across all sessions, oldest first."""
+    def get_last_n_messages(self, n: int) -> UserMessageList:
+        """The user's ``n`` (1-100) most recent messages across all sessions, oldest first.
+
+        The result is a list, and also has ``.messages`` (the same list).
+        """
         return self._loop.call(functools.partial(self._async.get_last_n_messages, n))
 
-    def list_memories(self, categories: Sequence[str] | None = None, session_id_filter: Sequence[str] | None = None, session_metadata_filter: Mapping[str, Any] | None = None, offset: int = 0, limit: int = 20, include_previous_versions: bool = True, include_connected_memories: bool = True) -> MemoryPage[Memory]:
+    def list_memories(self, offset: int = 0, limit: int = 20, categories: Sequence[str] | None = None, session_id_filter: Sequence[str] | None = None, session_metadata_filter: Mapping[str, Any] | None = None, include_previous_versions: bool = True, include_connected_memories: bool = True) -> MemoryPage[Memory]:
         """The user's memories, newest first; filters combine with AND.
 
         The result is one page; ``for`` over it for every
         memory across all pages (``limit``, 1-200, is then the page size).
         """
-        return cast("MemoryPage[Memory]", _runtime.resolve(self._loop, self._async.list_memories(categories, session_id_filter, session_metadata_filter, offset, limit, include_previous_versions, include_connected_memories)))
+        return cast("MemoryPage[Memory]", _runtime.resolve(self._loop, self._async.list_memories(offset, limit, categories, session_id_filter, session_metadata_filter, include_previous_versions, include_connected_memories)))
 
     def get_memory(self, memory_id: str, include_previous_versions: bool = True, include_connected_memories: bool = True) -> Memory:
         """One memory, with its version history and connected memories unless switched off."""

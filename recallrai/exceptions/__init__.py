@@ -1,5 +1,8 @@
 """Every error the SDK raises.
 
+The submodules (``recallrai.exceptions.users`` and so on) only re-export these
+classes under the official package's module paths.
+
 All of them derive from :class:`RecallrAIError`, so one ``except`` clause catches
 anything the SDK can throw; the subclasses mirror the statuses and failures the
 RecallrAI protocol tells apart. No raw aiohttp, httpx, asyncio or JSON exception
@@ -52,8 +55,8 @@ class RecallrAIError(Exception):
     def __init__(
         self,
         message: str,
-        *,
         http_status: int | None = None,
+        *,
         detail: Any = None,
     ) -> None:
         super().__init__(message)
@@ -76,6 +79,15 @@ class ValidationError(RecallrAIError, ValueError):
 
 class AuthenticationError(RecallrAIError):
     """The API key or project ID was refused (401)."""
+
+    def __init__(
+        self,
+        message: str = "Invalid API key or authentication failed.",
+        http_status: int | None = 401,
+        *,
+        detail: Any = None,
+    ) -> None:
+        super().__init__(message, http_status, detail=detail)
 
 
 class MalformedResponseError(RecallrAIError):
@@ -108,8 +120,8 @@ class RateLimitError(ServerError):
     def __init__(
         self,
         message: str,
-        *,
         http_status: int | None = 429,
+        *,
         detail: Any = None,
         retry_after: float | None = None,
     ) -> None:
@@ -139,10 +151,10 @@ class InvalidCategoriesError(UserError):
     def __init__(
         self,
         message: str,
-        *,
         http_status: int | None = 400,
-        detail: Any = None,
         invalid_categories: list[str] | None = None,
+        *,
+        detail: Any = None,
     ) -> None:
         super().__init__(message, http_status=http_status, detail=detail)
         self.invalid_categories: list[str] = list(invalid_categories or [])
@@ -194,7 +206,7 @@ def _parse_list(text: str, marker: str) -> list[str]:
 class MergeConflictInvalidQuestionsError(MergeConflictError):
     """Answers named questions that the conflict does not ask."""
 
-    def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
+    def __init__(self, message: str, http_status: int | None = 400, *, detail: Any = None) -> None:
         super().__init__(message, http_status=http_status, detail=detail)
         self.invalid_questions: list[str] = _parse_list(message, "original questions:")
 
@@ -202,7 +214,7 @@ class MergeConflictInvalidQuestionsError(MergeConflictError):
 class MergeConflictMissingAnswersError(MergeConflictError):
     """Some of the conflict's questions were left unanswered."""
 
-    def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
+    def __init__(self, message: str, http_status: int | None = 400, *, detail: Any = None) -> None:
         super().__init__(message, http_status=http_status, detail=detail)
         self.missing_questions: list[str] = _parse_list(message, "following questions:")
 
@@ -216,7 +228,7 @@ _INVALID_ANSWER = re.compile(
 class MergeConflictInvalidAnswerError(MergeConflictError):
     """An answer is not one of its question's options."""
 
-    def __init__(self, message: str, *, http_status: int | None = 400, detail: Any = None) -> None:
+    def __init__(self, message: str, http_status: int | None = 400, *, detail: Any = None) -> None:
         super().__init__(message, http_status=http_status, detail=detail)
         match = _INVALID_ANSWER.search(message)
         self.answer: str | None = match.group("answer") if match else None

@@ -1,0 +1,7 @@
+"""Compatibility: the official package's ``recallrai.exceptions.auth`` path; the classes live in :mod:`recallrai.exceptions`."""
+
+from recallrai.exceptions import (
+    AuthenticationError,
+)
+
+__all__ = ["AuthenticationError"]

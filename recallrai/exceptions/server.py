@@ -1,0 +1,9 @@
+"""Compatibility: the official package's ``recallrai.exceptions.server`` path; the classes live in :mod:`recallrai.exceptions`."""
+
+from recallrai.exceptions import (
+    InternalServerError,
+    RateLimitError,
+    ServerError,
+)
+
+__all__ = ["InternalServerError", "RateLimitError", "ServerError"]

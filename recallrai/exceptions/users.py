@@ -1,0 +1,10 @@
+"""Compatibility: the official package's ``recallrai.exceptions.users`` path; the classes live in :mod:`recallrai.exceptions`."""
+
+from recallrai.exceptions import (
+    InvalidCategoriesError,
+    UserAlreadyExistsError,
+    UserError,
+    UserNotFoundError,
+)
+
+__all__ = ["InvalidCategoriesError", "UserAlreadyExistsError", "UserError", "UserNotFoundError"]

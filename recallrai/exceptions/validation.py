@@ -1,0 +1,7 @@
+"""Compatibility: the official package's ``recallrai.exceptions.validation`` path; the classes live in :mod:`recallrai.exceptions`."""
+
+from recallrai.exceptions import (
+    ValidationError,
+)
+
+__all__ = ["ValidationError"]
