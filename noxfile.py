@@ -1,15 +1,18 @@
 """Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``generate``, ``demo``, ``bench``,
-``official``."""
+``official``, ``compat``."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import nox
+import nox.command
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
@@ -66,11 +69,104 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def official(session: nox.Session) -> None:
     """The OFFICIAL recallrai 0.6.6 client (its own venv) against our emulator: tests/official."""
-    venv = _load_official_venv()
-    official_python, reason = venv.prepare_official(session.log)
+    official_python = _official_python(session)
+    session.install("-e", ".")
+    with _emulator(session) as base_url:
+        session.run(
+            str(official_python),
+            "-E",  # its own environment only: nothing from ours leaks in
+            "-s",
+            str(ROOT / "tests" / "official" / "scenario.py"),
+            base_url,
+            *session.posargs,
+            external=True,
+        )
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """Ours as a drop-in for the official 0.6.6: public surfaces compared (tests/compat/allowed.py
+    excuses), and the official README's examples run with both clients against fresh emulators."""
+    official_python = str(_official_python(session))
+    session.install("-e", ".")
+    ours_python = str(Path(session.bin) / "python")
+    here = ROOT / "tests" / "compat"
+    out = Path(session.create_tmp()).resolve()  # also the working directory: no recallrai in it
+    official_surface, ours_surface = out / "surface-official.json", out / "surface-ours.json"
+    failed: list[str] = []
+    with session.chdir(out):
+        # -E -s: the official venv's own environment only; ours is the editable install here.
+        session.run(
+            official_python,
+            "-E",
+            "-s",
+            str(here / "surface.py"),
+            "-o",
+            str(official_surface),
+            external=True,
+        )
+        session.run(
+            ours_python,
+            "-s",
+            str(here / "surface.py"),
+            "--probe",
+            str(official_surface),
+            "-o",
+            str(ours_surface),
+        )
+        session.run("python", str(here / "compare.py"), "--self-test", str(official_surface))
+        try:
+            session.run(
+                "python", str(here / "compare.py"), str(official_surface), str(ours_surface)
+            )
+        except nox.command.CommandFailed:
+            failed.append("the public surface (above)")
+        runner = str(here / "readme_examples.py")
+        readme = str(
+            session.run(official_python, "-E", "-s", runner, "locate", external=True, silent=True)
+        ).strip()
+        for run_pass in ("as-written", "user-kept"):  # see PASSES in readme_examples.py
+            results = {}
+            for label, python, isolation in (
+                ("official", official_python, ["-E", "-s"]),
+                ("ours", ours_python, ["-s"]),
+            ):
+                results[label] = str(out / f"readme-{run_pass}-{label}.json")
+                with _emulator(session) as base_url:  # a fresh one: every run starts from nothing
+                    session.run(
+                        python,
+                        *isolation,
+                        runner,
+                        "run",
+                        "--readme",
+                        readme,
+                        "--pass",
+                        run_pass,
+                        "--base-url",
+                        base_url,
+                        "--out",
+                        results[label],
+                        external=True,
+                    )
+            try:
+                session.run("python", runner, "report", results["official"], results["ours"])
+            except nox.command.CommandFailed:
+                failed.append(f"the README examples, pass {run_pass} (above)")
+    if failed:
+        session.error("not a drop-in replacement for recallrai 0.6.6: " + " and ".join(failed))
+
+
+def _official_python(session: nox.Session) -> Path:
+    """The official package's venv Python (``benchmarks/.venv-official``), created on first use."""
+    official_python, reason = _load_official_venv().prepare_official(session.log)
     if official_python is None:
         session.error(f"the official package is unavailable: {reason}")
-    session.install("-e", ".")
+    return Path(official_python)
+
+
+@contextlib.contextmanager
+def _emulator(session: nox.Session) -> Iterator[str]:
+    """A fresh emulator on a free loopback port, run by the session's Python; yields its URL."""
     emulator = subprocess.Popen(
         [
             str(Path(session.bin) / "python"),
@@ -89,15 +185,7 @@ def official(session: nox.Session) -> None:
         if not base_url.startswith("http://127.0.0.1:"):
             session.error(f"the emulator did not print its base URL (got {base_url!r})")
         session.log(f"emulator at {base_url} (pid {emulator.pid})")
-        session.run(
-            str(official_python),
-            "-E",  # its own environment only: nothing from ours leaks in
-            "-s",
-            str(ROOT / "tests" / "official" / "scenario.py"),
-            base_url,
-            *session.posargs,
-            external=True,
-        )
+        yield base_url
     finally:
         emulator.terminate()
         try:
