@@ -37,7 +37,21 @@ _TRANSPORT = (
     " mentions it and ours has its own transports (recallrai.Transport)"
 )
 
+_FROM_ENV = "None means: read it from the environment (RECALLRAI_API_KEY, RECALLRAI_PROJECT_ID)"
+_BASE_URL = (
+    "None means: $RECALLRAI_BASE_URL, else the official default https://api.recallrai.com;"
+    " explicit values behave the same"
+)
+
 ALLOWED: list[Allowed] = [
+    Allowed("param-optional", "recallrai.client.RecallrAI.__init__(api_key)", _FROM_ENV),
+    Allowed("param-optional", "recallrai.client.RecallrAI.__init__(project_id)", _FROM_ENV),
+    Allowed("param-default", "recallrai.client.RecallrAI.__init__(base_url)", _BASE_URL),
+    Allowed("param-optional", "recallrai.async_client.AsyncRecallrAI.__init__(api_key)", _FROM_ENV),
+    Allowed(
+        "param-optional", "recallrai.async_client.AsyncRecallrAI.__init__(project_id)", _FROM_ENV
+    ),
+    Allowed("param-default", "recallrai.async_client.AsyncRecallrAI.__init__(base_url)", _BASE_URL),
     Allowed("missing-module", "recallrai.utils", _TRANSPORT),
     Allowed("missing-module", "recallrai.utils.http_client", _TRANSPORT),
     Allowed("missing-module", "recallrai.utils.async_http_client", _TRANSPORT),

@@ -525,7 +525,11 @@ def report(
         lines.append("no unexcused difference")
     if excused:
         lines.append(f"\n{len(excused)} difference(s) excused by tests/compat/allowed.py:")
-        lines.extend(f"    [{d.kind}] {d.item}  <- {e.item}: {e.reason}" for d, e in excused)
+        for entry in dict.fromkeys(e for _, e in excused):
+            lines.append(f"    [{entry.kind}] {entry.item}: {entry.reason}")
+            matched = [d.item for d, e in excused if e is entry]
+            if matched != [entry.item]:
+                lines.extend(f"        {item}" for item in matched)
     if stale:
         lines.append(f"\n{len(stale)} STALE allow-list entr(y/ies), excusing nothing: remove them")
         lines.extend(f"    [{e.kind}] {e.item}: {e.reason}" for e in stale)
