@@ -96,6 +96,18 @@ __all__ = [
 ]
 
 _SYNC_NAMES = {"MergeConflict", "RecallrAI", "Session", "User"}
+# The official package's submodules, which its ``import recallrai`` loads: here, on first use.
+_COMPAT_MODULES = {
+    "async_client",
+    "async_merge_conflict",
+    "async_session",
+    "async_user",
+    "client",
+    "merge_conflict",
+    "models",
+    "session",
+    "user",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -104,4 +116,8 @@ def __getattr__(name: str) -> Any:
         import recallrai_sync
 
         return getattr(recallrai_sync, name)
+    if name in _COMPAT_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

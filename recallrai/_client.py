@@ -26,7 +26,7 @@ from .exceptions import ValidationError
 __all__ = ["DEFAULT_BASE_URL", "AsyncRecallrAI"]
 
 DEFAULT_BASE_URL = "https://api.recallrai.com"
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 30  # seconds
 DEFAULT_MAX_RETRIES = 2
 
 TransportOption = Literal["aiohttp", "httpx"] | Transport

@@ -8,6 +8,7 @@ wire JSON onto them. Enumerations are ``str`` enums, so ``SessionStatus.PENDING
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -140,6 +141,9 @@ class UserMessageList(list[UserMessage]):
     ``.messages`` (the official client's spelling)."""
 
     __slots__ = ()
+
+    def __init__(self, messages: Iterable[UserMessage] = ()) -> None:
+        super().__init__(messages)
 
     @property
     def messages(self) -> list[UserMessage]:

@@ -35,7 +35,7 @@ class SessionRecord:
     session_id: str
     status: SessionStatus
     created_at: datetime
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] = attrs.Factory(dict)  # absent reads as {}, as the official client
     user_id: str | None = None
     processed_at: datetime | None = None
     auto_process_after_seconds: int | None = None

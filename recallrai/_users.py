@@ -58,7 +58,7 @@ def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
 class UserRecord:
     """A user's fields as the server last reported them (nullable fields may be absent)."""
 
-    custom_user_id: str
+    custom_user_id: str = attrs.field(alias="user_id")  # ``UserRecord(user_id=...)``
     metadata: dict[str, Any]
     created_at: datetime
     last_active_at: datetime

@@ -67,7 +67,7 @@ class RecallrAIError(Exception):
     def __str__(self) -> str:
         if self.http_status is None:
             return self.message
-        return f"{self.message} (HTTP {self.http_status})"
+        return f"{self.message}. HTTP Status: {self.http_status}."  # the official client's form
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, http_status={self.http_status!r})"

@@ -2,6 +2,7 @@
 
 from recallrai.exceptions import (
     AuthenticationError,
+    RecallrAIError,
 )
 
-__all__ = ["AuthenticationError"]
+__all__ = ["AuthenticationError", "RecallrAIError"]

@@ -7,6 +7,7 @@ from recallrai.exceptions import (
     MergeConflictInvalidQuestionsError,
     MergeConflictMissingAnswersError,
     MergeConflictNotFoundError,
+    RecallrAIError,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "MergeConflictInvalidQuestionsError",
     "MergeConflictMissingAnswersError",
     "MergeConflictNotFoundError",
+    "RecallrAIError",
 ]

@@ -3,7 +3,8 @@
 from recallrai.exceptions import (
     ConnectionError,  # noqa: A004 - the protocol's name for it
     NetworkError,
+    RecallrAIError,
     TimeoutError,  # noqa: A004 - the protocol's name for it
 )
 
-__all__ = ["ConnectionError", "NetworkError", "TimeoutError"]
+__all__ = ["ConnectionError", "NetworkError", "RecallrAIError", "TimeoutError"]

@@ -3,7 +3,8 @@
 from recallrai.exceptions import (
     InternalServerError,
     RateLimitError,
+    RecallrAIError,
     ServerError,
 )
 
-__all__ = ["InternalServerError", "RateLimitError", "ServerError"]
+__all__ = ["InternalServerError", "RateLimitError", "RecallrAIError", "ServerError"]

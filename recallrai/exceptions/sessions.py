@@ -2,8 +2,9 @@
 
 from recallrai.exceptions import (
     InvalidSessionStateError,
+    RecallrAIError,
     SessionError,
     SessionNotFoundError,
 )
 
-__all__ = ["InvalidSessionStateError", "SessionError", "SessionNotFoundError"]
+__all__ = ["InvalidSessionStateError", "RecallrAIError", "SessionError", "SessionNotFoundError"]

@@ -2,9 +2,16 @@
 
 from recallrai.exceptions import (
     InvalidCategoriesError,
+    RecallrAIError,
     UserAlreadyExistsError,
     UserError,
     UserNotFoundError,
 )
 
-__all__ = ["InvalidCategoriesError", "UserAlreadyExistsError", "UserError", "UserNotFoundError"]
+__all__ = [
+    "InvalidCategoriesError",
+    "RecallrAIError",
+    "UserAlreadyExistsError",
+    "UserError",
+    "UserNotFoundError",
+]
