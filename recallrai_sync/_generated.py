@@ -49,7 +49,7 @@ class RecallrAI:
 
     __slots__ = ("_async", "_loop")
 
-    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30.0, *, max_retries: int = 2, transport: TransportOption | None = None) -> None:
+    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None) -> None:
         self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport)
         self._loop = _runtime.LoopThread(self._async.close)
 
