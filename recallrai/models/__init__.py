@@ -7,65 +7,9 @@ SDK's classes (nothing in the SDK imports this package).
 from __future__ import annotations
 
 from recallrai._sentinel import NOT_LOADED as UNAVAILABLE
-from recallrai.models.merge_conflict import (
-    MergeConflictAnswer,
-    MergeConflictConflictingMemory,
-    MergeConflictList,
-    MergeConflictModel,
-    MergeConflictNewMemory,
-    MergeConflictQuestion,
-    MergeConflictStatus,
-)
-from recallrai.models.session import (
-    ContextMetadata,
-    ContextResponse,
-    DateRangeFilterType,
-    Message,
-    MessageRole,
-    QueryDateRangeFilter,
-    RecallStrategy,
-    SessionList,
-    SessionMessagesList,
-    SessionModel,
-    SessionStatus,
-)
-from recallrai.models.user import (
-    MemoryRelationship,
-    MemoryVersionInfo,
-    UserList,
-    UserMemoriesList,
-    UserMemoryItem,
-    UserMessage,
-    UserMessagesList,
-    UserModel,
-)
+from recallrai.models import merge_conflict, session, user
+from recallrai.models.merge_conflict import *  # noqa: F403 - re-exported as this package's names
+from recallrai.models.session import *  # noqa: F403
+from recallrai.models.user import *  # noqa: F403
 
-__all__ = [
-    "UNAVAILABLE",
-    "ContextMetadata",
-    "ContextResponse",
-    "DateRangeFilterType",
-    "MemoryRelationship",
-    "MemoryVersionInfo",
-    "MergeConflictAnswer",
-    "MergeConflictConflictingMemory",
-    "MergeConflictList",
-    "MergeConflictModel",
-    "MergeConflictNewMemory",
-    "MergeConflictQuestion",
-    "MergeConflictStatus",
-    "Message",
-    "MessageRole",
-    "QueryDateRangeFilter",
-    "RecallStrategy",
-    "SessionList",
-    "SessionMessagesList",
-    "SessionModel",
-    "SessionStatus",
-    "UserList",
-    "UserMemoriesList",
-    "UserMemoryItem",
-    "UserMessage",
-    "UserMessagesList",
-    "UserModel",
-]
+__all__ = ["UNAVAILABLE", *user.__all__, *session.__all__, *merge_conflict.__all__]
