@@ -38,6 +38,7 @@ from recallrai.exceptions import (
     InvalidSessionStateError,
     RecallrAIError,
     SessionNotFoundError,
+    StreamError,
     UserAlreadyExistsError,
     UserNotFoundError,
     ValidationError,
@@ -658,41 +659,42 @@ async def test_async_context_and_stream(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ours raises StreamError on a final event carrying error_message; the official "
-    "client yields that event and the README reads event.error_message",
-)
-def test_sync_stream_final_error_is_yielded(
+# A deliberate difference (PROTOCOL.md §12, README "Migrating"): a final event carrying
+# ``error_message`` raises StreamError (a RecallrAIError, carrying the text) after the events
+# before it, where the official client yields it; the README's ``except RecallrAIError`` sees it.
+
+
+def test_sync_stream_final_error_raises_after_the_progress_events(
     sync_client: RecallrAI, recallrai_emulator: Emulator
 ) -> None:
     session = sync_client.create_user("stream-err").create_session()
     session.add_message(role=MessageRole.USER, content="Hello")
     recallrai_emulator.fail_next_stream("the recall backend is down")
-    failures: list[str] = []
-    for event in session.get_context_stream(recall_strategy=RecallStrategy.BALANCED):
-        if event.is_final and event.error_message:
-            failures.append(event.error_message)
-    assert failures == ["the recall backend is down"]
+    progress: list[str] = []
+    with pytest.raises(RecallrAIError) as caught:
+        for event in session.get_context_stream(recall_strategy=RecallStrategy.BALANCED):
+            assert not event.is_final
+            progress.append(event.status_update_message or "")
+    assert isinstance(caught.value, StreamError)
+    assert caught.value.detail == "the recall backend is down"
+    assert progress and all(progress)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ours raises StreamError on a final event carrying error_message; the official "
-    "client yields that event and the README reads event.error_message",
-)
 @pytest.mark.anyio
-async def test_async_stream_final_error_is_yielded(
+async def test_async_stream_final_error_raises_after_the_progress_events(
     async_client: AsyncRecallrAI, recallrai_emulator: Emulator
 ) -> None:
     session = await (await async_client.create_user("stream-err")).create_session()
     await session.add_message(role=MessageRole.USER, content="Hello")
     recallrai_emulator.fail_next_stream("the recall backend is down")
-    failures: list[str] = []
-    async for event in session.get_context_stream(recall_strategy=RecallStrategy.BALANCED):
-        if event.is_final and event.error_message:
-            failures.append(event.error_message)
-    assert failures == ["the recall backend is down"]
+    progress: list[str] = []
+    with pytest.raises(RecallrAIError) as caught:
+        async for event in session.get_context_stream(recall_strategy=RecallStrategy.BALANCED):
+            assert not event.is_final
+            progress.append(event.status_update_message or "")
+    assert isinstance(caught.value, StreamError)
+    assert caught.value.detail == "the recall backend is down"
+    assert progress and all(progress)
 
 
 # --------------------------------------------------------------------------- exceptions
