@@ -11,12 +11,13 @@ from ._context import SystemPromptCache
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, paginate
-from ._pipeline import Pipeline
+from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, Pipeline
 from ._transport import AiohttpTransport, HttpxTransport, Transport
 from ._users import AsyncUser, user_from_wire
 from ._validation import (
     require_bool,
     require_id,
+    require_int,
     require_json_object,
     require_page,
     require_text,
@@ -48,6 +49,11 @@ class AsyncRecallrAI:
     Omitted settings come from ``RECALLRAI_API_KEY``, ``RECALLRAI_PROJECT_ID`` and
     ``RECALLRAI_BASE_URL``. One connection pool is opened lazily on the first
     request and reused; close it with ``await client.close()`` or ``async with``.
+
+    ``timeout`` bounds each attempt as a whole (connect, headers and body) and the
+    wait for each event of a stream; a call ends within about ``(max_retries + 1) *
+    timeout`` plus backoff. An answer, or a stream line, over ``max_response_bytes``
+    fails with ``ResponseTooLargeError`` without being read further.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class AsyncRecallrAI:
         *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: TransportOption | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("RECALLRAI_API_KEY")
         project_id = (
@@ -81,6 +88,7 @@ class AsyncRecallrAI:
             raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        require_int(max_response_bytes, "max_response_bytes", 1024)
         self._pipeline = Pipeline(
             api_key=api_key,
             project_id=project_id,
@@ -88,6 +96,7 @@ class AsyncRecallrAI:
             timeout=float(timeout),
             max_retries=max_retries,
             transport=_make_transport(transport),
+            max_response_bytes=max_response_bytes,
         )
         self._project_id = project_id
         self._prompts = SystemPromptCache(self._pipeline)

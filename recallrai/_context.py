@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 import zoneinfo
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,7 @@ import attrs
 
 from . import exceptions as exc
 from ._converter import structure
+from ._deadline import deadline
 from ._encoding import api_path
 from ._errors import error_from_failure
 from ._models import Context, RecallStrategy
@@ -198,6 +200,11 @@ class ContextStream:
     :class:`~recallrai.exceptions.StreamError`, as does a stream that ends without
     a final event. Leaving the loop early, ``aclose()``, ``async with`` or
     cancelling the task drops the connection at once.
+
+    Each event must arrive within ``timeout`` seconds (comment lines, such as
+    keep-alives, do not count as events), and no line may exceed
+    ``max_line_bytes``; either failure raises a typed error. Lines are split in
+    time linear in the bytes received.
     """
 
     def __init__(
@@ -205,14 +212,19 @@ class ContextStream:
         open_stream: Callable[[], Awaitable[tuple[StreamResponse, dict[RecallStrategy, str]]]],
         query: ContextQuery,
         what: str,
+        *,
+        timeout: float,
+        max_line_bytes: int,
     ) -> None:
         self._open_stream = open_stream
         self._query = query
         self._what = what
+        self._timeout = timeout
+        self._max_line_bytes = max_line_bytes
         self._response: StreamResponse | None = None
         self._prompts: dict[RecallStrategy, str] = {}
-        self._buffer = b""
-        self._lines: list[bytes] = []
+        self._pending = bytearray()  # the bytes of a line whose end has not arrived yet
+        self._lines: deque[bytes] = deque()
         self._finished = False
         self._deferred: BaseException | None = None
 
@@ -228,7 +240,13 @@ class ContextStream:
         try:
             if self._response is None:
                 self._response, self._prompts = await self._open_stream()
-            event = await self._next_event()
+            try:
+                async with deadline(self._timeout):
+                    event = await self._next_event()
+            except TimeoutError:
+                raise exc.TimeoutError(
+                    f"{self._what}: no event within {self._timeout:g} s"
+                ) from None
         except BaseException:
             await self.aclose()
             raise
@@ -271,7 +289,7 @@ class ContextStream:
         assert self._response is not None
         while True:
             while self._lines:
-                line = self._lines.pop(0)
+                line = self._lines.popleft()
                 if not line.startswith(b"data:"):
                     continue  # event:, id:, retry:, comments and blank lines carry nothing for us
                 payload = line[5:].strip()
@@ -289,16 +307,33 @@ class ContextStream:
             except TransportFailure as failure:
                 raise error_from_failure(failure, self._what) from None
             if not chunk:
-                if self._buffer:
-                    self._lines.append(self._buffer)
-                    self._buffer = b""
+                if self._pending:
+                    self._lines.append(bytes(self._pending))
+                    self._pending.clear()
                     continue
                 return None
+            if b"\n" not in chunk and b"\r" not in chunk:  # the middle of a long line
+                self._pending += chunk
+                self._check_line(len(self._pending))
+                continue
             # LF, CRLF and CR all end a line; a CR split from its LF only adds a blank line.
-            self._lines = (
-                (self._buffer + chunk).replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+            lines = (
+                (bytes(self._pending) + chunk)
+                .replace(b"\r\n", b"\n")
+                .replace(b"\r", b"\n")
+                .split(b"\n")
             )
-            self._buffer = self._lines.pop()
+            self._pending = bytearray(lines.pop())
+            self._check_line(max(len(self._pending), *map(len, lines)))
+            self._lines.extend(lines)
+
+    def _check_line(self, size: int) -> None:
+        if size > self._max_line_bytes:
+            raise exc.ResponseTooLargeError(
+                f"{self._what}: a line is longer than max_response_bytes"
+                f" ({self._max_line_bytes:,} bytes)",
+                200,
+            )
 
     async def aclose(self) -> None:
         """Stop the stream and release its connection. Idempotent."""

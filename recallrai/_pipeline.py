@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from . import exceptions as exc
+from ._deadline import deadline
 from ._encoding import encode_body, encode_query
 from ._errors import (
     NO_CONTEXT,
@@ -18,7 +19,7 @@ from ._errors import (
     error_from_response,
     parse_retry_after,
 )
-from ._transport import RawResponse, StreamResponse, Transport, TransportFailure
+from ._transport import RawResponse, StreamResponse, Transport, TransportFailure, read_capped
 from ._version import __version__
 
 __all__ = ["Pipeline"]
@@ -30,6 +31,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 BASE_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""Cap of an answer and of one event-stream line: far above the largest legitimate answer
+(a 200-memory page with every version is a few MB), far below what hurts a process."""
 
 
 class Pipeline:
@@ -39,6 +43,12 @@ class Pipeline:
     are retried for every method; 5xx answers, timeouts and dropped connections
     only for methods that are safe to repeat. Waits grow exponentially with
     jitter and follow ``Retry-After`` when the server sends it.
+
+    Bounds: ``timeout`` limits each attempt as a whole (connecting, sending,
+    the status line, headers and the whole body; for a stream, up to its
+    headers), and an answer over ``max_response_bytes`` fails without being
+    read further. A call therefore ends within about
+    ``(max_retries + 1) * timeout`` plus the backoff waits.
     """
 
     def __init__(
@@ -50,10 +60,12 @@ class Pipeline:
         timeout: float,
         max_retries: int,
         transport: Transport,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.max_retries = max_retries
+        self.max_response_bytes = max_response_bytes
         self.transport = transport
         self._headers = {
             "X-Recallr-Api-Key": api_key,
@@ -77,6 +89,27 @@ class Pipeline:
             return retry_after
         return min(MAX_DELAY, BASE_DELAY * 2.0**attempt) * (0.5 + random.random() / 2)
 
+    async def _attempt(self, method: str, url: str, body: bytes | None, *, stream: bool) -> Any:
+        """One try, bounded as a whole by the timeout (a slow trickle cannot stretch it)."""
+        try:
+            async with deadline(self.timeout):
+                if stream:
+                    return await self.transport.open_stream(
+                        method, url, self._stream_headers, self.timeout
+                    )
+                return await self.transport.send(
+                    method,
+                    url,
+                    self._headers,
+                    body,
+                    self.timeout,
+                    max_bytes=self.max_response_bytes,
+                )
+        except TimeoutError:
+            raise TransportFailure(
+                f"no complete answer within {self.timeout:g} s", sent=True, timed_out=True
+            ) from None
+
     async def _exchange(
         self, method: str, url: str, path: str, body: bytes | None, *, stream: bool
     ) -> Any:
@@ -85,14 +118,7 @@ class Pipeline:
         attempt = 0
         while True:
             try:
-                if stream:
-                    response: Any = await self.transport.open_stream(
-                        method, url, self._stream_headers, self.timeout
-                    )
-                else:
-                    response = await self.transport.send(
-                        method, url, self._headers, body, self.timeout
-                    )
+                response: Any = await self._attempt(method, url, body, stream=stream)
             except TransportFailure as failure:
                 if attempt < self.max_retries and (not failure.sent or idempotent):
                     delay = self._backoff(attempt, None)
@@ -162,8 +188,9 @@ class Pipeline:
         if stream.status == 200:
             return stream
         try:
-            body = await stream.read()
-        except TransportFailure:
+            async with deadline(self.timeout):
+                body = await read_capped(stream.read_chunk, self.max_response_bytes, stream.status)
+        except (TransportFailure, TimeoutError):
             body = b""
         finally:
             await stream.aclose()

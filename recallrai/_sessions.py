@@ -275,7 +275,13 @@ class AsyncSession:
             )
             return response, prompts
 
-        return ContextStream(open_stream, query, f"GET {path} (stream)")
+        return ContextStream(
+            open_stream,
+            query,
+            f"GET {path} (stream)",
+            timeout=self._pipeline.timeout,
+            max_line_bytes=self._pipeline.max_response_bytes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The session as plain JSON-ready data."""

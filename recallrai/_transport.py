@@ -29,6 +29,8 @@ __all__ = [
     "StreamResponse",
     "Transport",
     "TransportFailure",
+    "read_capped",
+    "too_large",
 ]
 
 
@@ -66,10 +68,6 @@ class StreamResponse(abc.ABC):
         """The next body bytes as soon as any arrive; ``b""`` at the end of the body."""
 
     @abc.abstractmethod
-    async def read(self) -> bytes:
-        """Read the whole remaining body (used for error responses)."""
-
-    @abc.abstractmethod
     async def aclose(self) -> None:
         """Drop the connection without reading the rest of the body. Idempotent."""
 
@@ -89,8 +87,11 @@ class Transport(abc.ABC):
         headers: Mapping[str, str],
         body: bytes | None,
         timeout: float,
+        *,
+        max_bytes: int,
     ) -> RawResponse:
-        """Send a request and read its whole response."""
+        """Send a request and read its whole response, failing once it passes ``max_bytes``
+        (:func:`read_capped`)."""
 
     @abc.abstractmethod
     async def open_stream(
@@ -105,6 +106,34 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent."""
+
+
+def too_large(max_bytes: int, status: int | None) -> exceptions.ResponseTooLargeError:
+    """The error for an answer that passed ``max_bytes``."""
+    return exceptions.ResponseTooLargeError(
+        f"The answer is larger than max_response_bytes ({max_bytes:,} bytes); the rest was not read",
+        status,
+    )
+
+
+async def read_capped(
+    read_chunk: Callable[[], Awaitable[bytes]],
+    max_bytes: int,
+    status: int | None,
+    length: int | None = None,
+) -> bytes:
+    """A whole body from ``read_chunk`` (``b""`` at its end), failing as soon as it passes
+    ``max_bytes``: at once when its declared ``length`` does, else when the bytes do."""
+    if length is not None and length > max_bytes:
+        raise too_large(max_bytes, status)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await read_chunk():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large(max_bytes, status)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # --------------------------------------------------------------------------- aiohttp
@@ -130,9 +159,6 @@ class _AiohttpStream(StreamResponse):
 
     async def read_chunk(self) -> bytes:
         return await self._guard(self._response.content.readany)
-
-    async def read(self) -> bytes:
-        return await self._guard(self._response.read)
 
     async def aclose(self) -> None:
         self._response.close()
@@ -225,6 +251,8 @@ class AiohttpTransport(Transport):
         headers: Mapping[str, str],
         body: bytes | None,
         timeout: float,
+        *,
+        max_bytes: int,
     ) -> RawResponse:
         import aiohttp
 
@@ -233,7 +261,16 @@ class AiohttpTransport(Transport):
             async with session.request(
                 method, headers=headers, data=body, **self._request_args(url, timeout)
             ) as response:
-                data = await response.read()
+                length = response.content_length
+                if (
+                    length is not None
+                    and length <= max_bytes
+                    and not response.headers.get("Content-Encoding")
+                ):
+                    data = await response.read()  # exactly ``length`` bytes: within the cap
+                else:  # chunked, close-delimited or compressed: count what arrives
+                    content = response.content
+                    data = await read_capped(content.readany, max_bytes, response.status, length)
                 return RawResponse(response.status, response.headers, data)
         except aiohttp.ClientConnectorError as exc:
             raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
@@ -315,9 +352,6 @@ class _HttpxStream(StreamResponse):
     async def read_chunk(self) -> bytes:
         return await self._guard(lambda: anext(self._chunks, b""))
 
-    async def read(self) -> bytes:
-        return await self._guard(self._response.aread)
-
     async def aclose(self) -> None:
         await self._response.aclose()
 
@@ -397,9 +431,18 @@ class HttpxTransport(Transport):
         headers: Mapping[str, str],
         body: bytes | None,
         timeout: float,
+        *,
+        max_bytes: int,
     ) -> RawResponse:
-        response = await self._send(method, url, headers, body, timeout, stream=False)
-        return RawResponse(response.status_code, response.headers, response.content)
+        response = await self._send(method, url, headers, body, timeout, stream=True)
+        stream = _HttpxStream(response)
+        try:
+            length = response.headers.get("Content-Length")
+            declared = int(length) if length and length.isdigit() else None
+            data = await read_capped(stream.read_chunk, max_bytes, stream.status, declared)
+        finally:
+            await stream.aclose()
+        return RawResponse(stream.status, response.headers, data)
 
     async def open_stream(
         self,

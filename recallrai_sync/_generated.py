@@ -45,12 +45,17 @@ class RecallrAI:
     Omitted settings come from ``RECALLRAI_API_KEY``, ``RECALLRAI_PROJECT_ID`` and
     ``RECALLRAI_BASE_URL``. One connection pool is opened lazily on the first
     request and reused; close it with ``client.close()`` or ``with``.
+
+    ``timeout`` bounds each attempt as a whole (connect, headers and body) and the
+    wait for each event of a stream; a call ends within about ``(max_retries + 1) *
+    timeout`` plus backoff. An answer, or a stream line, over ``max_response_bytes``
+    fails with ``ResponseTooLargeError`` without being read further.
     """
 
     __slots__ = ("_async", "_loop")
 
-    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None) -> None:
-        self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport)
+    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None, max_response_bytes: int = 67108864) -> None:
+        self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport, max_response_bytes=max_response_bytes)
         self._loop = _runtime.LoopThread(self._async.close)
 
     def close(self) -> None:

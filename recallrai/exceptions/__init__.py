@@ -32,6 +32,7 @@ __all__ = [
     "NetworkError",
     "RateLimitError",
     "RecallrAIError",
+    "ResponseTooLargeError",
     "ServerError",
     "SessionError",
     "SessionNotFoundError",
@@ -92,6 +93,11 @@ class AuthenticationError(RecallrAIError):
 
 class MalformedResponseError(RecallrAIError):
     """The server answered with a body the SDK cannot read (not the expected JSON)."""
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """An answer, or one line of an event stream, exceeded ``max_response_bytes``; the rest
+    was not read."""
 
 
 class NetworkError(RecallrAIError):
