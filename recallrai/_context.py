@@ -329,6 +329,8 @@ class ContextStream:
 
     def _check_line(self, size: int) -> None:
         if size > self._max_line_bytes:
+            self._pending.clear()
+            self._lines.clear()
             raise exc.ResponseTooLargeError(
                 f"{self._what}: a line is longer than max_response_bytes"
                 f" ({self._max_line_bytes:,} bytes)",

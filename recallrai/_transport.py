@@ -131,6 +131,7 @@ async def read_capped(
     while chunk := await read_chunk():
         size += len(chunk)
         if size > max_bytes:
+            chunks.clear()  # the error's traceback keeps this frame: not the bytes too
             raise too_large(max_bytes, status)
         chunks.append(chunk)
     return b"".join(chunks)
