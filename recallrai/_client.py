@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ._context import SystemPromptCache
 from ._encoding import api_path
 from ._errors import ErrorContext
+from ._network import VerifyOption, check_base_url, resolve_network, warn_if_cleartext
 from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, paginate
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, Pipeline
 from ._transport import AiohttpTransport, HttpxTransport, Transport
@@ -43,12 +44,65 @@ def _make_transport(transport: TransportOption | None) -> Transport:
     raise ValidationError(f"transport must be 'aiohttp', 'httpx' or a Transport, not {transport!r}")
 
 
+def _configure_network(
+    transport: Transport, base_url: str, *, proxy: object, verify: object, trust_env: object
+) -> None:
+    """Give a built-in transport that creates its own session the client's proxy and TLS settings."""
+    if isinstance(transport, (AiohttpTransport, HttpxTransport)) and transport._owns_session:
+        transport._network = resolve_network(
+            base_url, proxy=proxy, verify=verify, trust_env=trust_env
+        )
+    elif proxy is not None or verify is not True or trust_env is not True:
+        raise ValidationError(
+            "proxy=, verify= and trust_env= configure the session the SDK creates; "
+            "with your own session or transport, configure that instead"
+        )
+
+
+def _credential(value: object, param: str, label: str) -> str:
+    """``value``, or from ``RECALLRAI_<PARAM>`` when None; never echoed in errors."""
+    env = f"RECALLRAI_{param.upper()}"
+    value = value if value is not None else os.environ.get(env)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"No {label}: pass {param}=... or set {env}")
+    if param == "api_key" and not value.startswith("rai_"):
+        raise ValidationError("The API key is malformed: RecallrAI keys start with 'rai_'")
+    if not (value.isascii() and value.isprintable()) or " " in value:
+        raise ValidationError(
+            f"The {label} contains whitespace, control or non-ASCII characters (a trailing "
+            "newline read from a file?); it is not shown here"
+        )
+    return value
+
+
+class _Secret(str):
+    """The API key as handed to the transports: a str whose repr hides it.
+
+    HTTP libraries keep request headers in their exceptions (aiohttp's
+    ``ClientResponseError`` shows them in its repr), which the SDK's errors carry as
+    causes; this keeps the key out of every such repr and traceback.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<redacted>'"
+
+
 class AsyncRecallrAI:
     """Asynchronous client of the RecallrAI API.
 
     Omitted settings come from ``RECALLRAI_API_KEY``, ``RECALLRAI_PROJECT_ID`` and
     ``RECALLRAI_BASE_URL``. One connection pool is opened lazily on the first
     request and reused; close it with ``await client.close()`` or ``async with``.
+
+    Proxies and CA certificates come from the environment as in httpx and requests
+    (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``,
+    ``SSL_CERT_DIR``; never ``.netrc``), read here, once. ``proxy=`` names a proxy
+    for every request; ``verify=`` takes ``False`` (no checks: warns), a CA bundle
+    path or an :class:`ssl.SSLContext`; ``trust_env=False`` ignores the environment.
+    A plain ``http://`` base URL to a host other than loopback warns
+    (:class:`~recallrai.exceptions.InsecureTransportWarning`).
 
     ``timeout`` bounds each attempt as a whole (connect, headers and body) and the
     wait for each event of a stream; a call ends within about ``(max_retries + 1) *
@@ -66,20 +120,15 @@ class AsyncRecallrAI:
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: TransportOption | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
+        verify: VerifyOption = True,
+        trust_env: bool = True,
     ) -> None:
-        api_key = api_key if api_key is not None else os.environ.get("RECALLRAI_API_KEY")
-        project_id = (
-            project_id if project_id is not None else os.environ.get("RECALLRAI_PROJECT_ID")
+        api_key = _credential(api_key, "api_key", "API key")
+        project_id = _credential(project_id, "project_id", "project ID")
+        base_url = check_base_url(
+            base_url or os.environ.get("RECALLRAI_BASE_URL") or DEFAULT_BASE_URL
         )
-        base_url = base_url or os.environ.get("RECALLRAI_BASE_URL") or DEFAULT_BASE_URL
-        if not isinstance(api_key, str) or not api_key:
-            raise ValidationError("No API key: pass api_key=... or set RECALLRAI_API_KEY")
-        if not api_key.startswith("rai_"):
-            raise ValidationError("The API key is malformed: RecallrAI keys start with 'rai_'")
-        if not isinstance(project_id, str) or not project_id.strip():
-            raise ValidationError("No project ID: pass project_id=... or set RECALLRAI_PROJECT_ID")
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ValidationError(f"base_url must be an http(s) URL, got {base_url!r}")
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, (int, float))
@@ -89,13 +138,16 @@ class AsyncRecallrAI:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         require_int(max_response_bytes, "max_response_bytes", 1024)
+        transport_ = _make_transport(transport)
+        _configure_network(transport_, base_url, proxy=proxy, verify=verify, trust_env=trust_env)
+        warn_if_cleartext(base_url)
         self._pipeline = Pipeline(
-            api_key=api_key,
+            api_key=_Secret(api_key),
             project_id=project_id,
-            base_url=base_url.rstrip("/"),
+            base_url=base_url,
             timeout=float(timeout),
             max_retries=max_retries,
-            transport=_make_transport(transport),
+            transport=transport_,
             max_response_bytes=max_response_bytes,
         )
         self._project_id = project_id
@@ -152,7 +204,7 @@ class AsyncRecallrAI:
             expect=201,
             context=ErrorContext(user_id=user_id, user_exists_on_409=True),
         )
-        record = user_from_wire(data)
+        record = user_from_wire(data, user_id)
         return AsyncUser(self._pipeline, self._prompts, record.custom_user_id, record)
 
     async def get_user(self, user_id: str, *, validate: bool = True) -> AsyncUser:

@@ -17,7 +17,14 @@ import cattrs
 
 from .exceptions import MalformedResponseError
 
-__all__ = ["converter", "format_datetime", "parse_datetime", "structure", "with_aliases"]
+__all__ = [
+    "converter",
+    "format_datetime",
+    "parse_datetime",
+    "require_identity",
+    "structure",
+    "with_aliases",
+]
 
 T = TypeVar("T")
 
@@ -114,6 +121,14 @@ def with_aliases(data: Any, aliases: Mapping[str, str]) -> Any:
                 renamed = dict(data)
             renamed[name] = data[other]
     return data if renamed is None else renamed
+
+
+def require_identity(actual: str, expected: str | None, what: str) -> None:
+    """An answer must describe the object that was asked for, not another one."""
+    if expected is not None and actual != expected:
+        raise MalformedResponseError(
+            f"The server answered with {what} {actual!r} where {what} {expected!r} was asked for"
+        )
 
 
 _hooks: dict[Any, Callable[[Any, Any], Any]] = {}

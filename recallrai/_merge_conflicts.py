@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._converter import structure, with_aliases
+from ._converter import require_identity, structure, with_aliases
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._models import (
@@ -51,11 +51,13 @@ class MergeConflictRecord:
 _CONFLICT_ALIASES = {"id": "conflict_id", "proposed_memory_content": "new_memory_content"}
 
 
-def conflict_from_wire(data: Any) -> MergeConflictRecord:
-    """Read a conflict from an answer, wrapped (``{"conflict": ...}``) or bare."""
+def conflict_from_wire(data: Any, expected_id: str | None = None) -> MergeConflictRecord:
+    """Read a conflict from an answer, wrapped (``{"conflict": ...}``) or bare; it must be
+    ``expected_id`` when given."""
     if isinstance(data, dict) and isinstance(data.get("conflict"), dict):
         data = data["conflict"]
     record = structure(with_aliases(data, _CONFLICT_ALIASES), MergeConflictRecord, "merge conflict")
+    require_identity(record.id, expected_id, "merge conflict")
     if record.new_memories == []:  # an empty list means "none yet" (§3.7)
         record = attrs.evolve(record, new_memories=None)
     return record
@@ -151,7 +153,7 @@ class AsyncMergeConflict:
         data = await self._pipeline.request(
             "GET", self._path(), context=ErrorContext("conflict", self._user.user_id)
         )
-        self._record = conflict_from_wire(data)
+        self._record = conflict_from_wire(data, self.conflict_id)
 
     async def resolve(self, answers: Sequence[MergeConflictAnswer]) -> None:
         """Answer every clarifying question; the conflict then moves towards ``RESOLVED``.
@@ -168,7 +170,7 @@ class AsyncMergeConflict:
             body=_answer_body(answers),
             context=ErrorContext("conflict", self._user.user_id, "resolve"),
         )
-        self._record = conflict_from_wire(data)
+        self._record = conflict_from_wire(data, self.conflict_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The conflict as plain JSON-ready data."""

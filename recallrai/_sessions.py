@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._context import ContextQuery, ContextStream, SystemPromptCache, parse_context
-from ._converter import format_datetime, structure
+from ._converter import format_datetime, require_identity, structure
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._models import Context, Message, MessageRole, RecallStrategy, SessionStatus
@@ -41,11 +41,14 @@ class SessionRecord:
     auto_process_after_seconds: int | None = None
 
 
-def session_from_wire(data: Any) -> SessionRecord:
-    """Read a session from an answer, wrapped (``{"session": ...}``) or bare."""
+def session_from_wire(data: Any, expected_id: str | None = None) -> SessionRecord:
+    """Read a session from an answer, wrapped (``{"session": ...}``) or bare; it must be
+    ``expected_id`` when given."""
     if isinstance(data, dict) and isinstance(data.get("session"), dict):
         data = data["session"]
-    return structure(data, SessionRecord, "session")
+    record = structure(data, SessionRecord, "session")
+    require_identity(record.session_id, expected_id, "session")
+    return record
 
 
 def require_created_at(value: object) -> str:
@@ -131,7 +134,7 @@ class AsyncSession:
     async def refresh(self) -> None:
         """Reload the session's fields (status included) from the server."""
         data = await self._pipeline.request("GET", self._path(), context=self._context())
-        self._adopt(session_from_wire(data))
+        self._adopt(session_from_wire(data, self._session_id))
 
     async def update(self, new_metadata: Mapping[str, Any] | None = None) -> None:
         """Replace the session's metadata (``None`` leaves it as it is)."""
@@ -141,7 +144,7 @@ class AsyncSession:
             else require_json_object(new_metadata, "new_metadata")
         }
         data = await self._pipeline.request("PUT", self._path(), body=body, context=self._context())
-        self._adopt(session_from_wire(data))
+        self._adopt(session_from_wire(data, self._session_id))
 
     async def delete(self) -> None:
         """Delete the session with its messages and every memory and conflict derived from it."""

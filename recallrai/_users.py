@@ -9,7 +9,7 @@ from typing import Any, Literal
 import attrs
 
 from ._context import SystemPromptCache
-from ._converter import format_datetime, structure, with_aliases
+from ._converter import format_datetime, require_identity, structure, with_aliases
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._merge_conflicts import AsyncMergeConflict, conflict_from_wire
@@ -73,11 +73,14 @@ class UserRecord:
 _USER_ALIASES = {"custom_user_id": "user_id"}
 
 
-def user_from_wire(data: Any) -> UserRecord:
-    """Read a user from an answer, wrapped (``{"user": ...}``) or bare."""
+def user_from_wire(data: Any, expected_id: str | None = None) -> UserRecord:
+    """Read a user from an answer, wrapped (``{"user": ...}``) or bare; it must be
+    ``expected_id`` when given."""
     if isinstance(data, dict) and isinstance(data.get("user"), dict):
         data = data["user"]
-    return structure(with_aliases(data, _USER_ALIASES), UserRecord, "user")
+    record = structure(with_aliases(data, _USER_ALIASES), UserRecord, "user")
+    require_identity(record.custom_user_id, expected_id, "user")
+    return record
 
 
 class AsyncUser:
@@ -138,7 +141,7 @@ class AsyncUser:
         data = await self._pipeline.request(
             "GET", api_path("users", self._user_id), context=self._context()
         )
-        self._adopt(user_from_wire(data))
+        self._adopt(user_from_wire(data, self._user_id))
 
     async def update(
         self,
@@ -150,13 +153,12 @@ class AsyncUser:
 
         Arguments left as ``None`` are not changed.
         """
+        renamed = None if new_user_id is None else require_id(new_user_id, "new_user_id")
         body = {
             "new_metadata": None
             if new_metadata is None
             else require_json_object(new_metadata, "new_metadata"),
-            "new_custom_user_id": None
-            if new_user_id is None
-            else require_id(new_user_id, "new_user_id"),
+            "new_custom_user_id": renamed,
             "merge_conflict_enabled": require_bool(
                 merge_conflict_enabled, "merge_conflict_enabled"
             ),
@@ -165,7 +167,7 @@ class AsyncUser:
         data = await self._pipeline.request(
             "PUT", api_path("users", self._user_id), body=body, context=context
         )
-        self._adopt(user_from_wire(data))
+        self._adopt(user_from_wire(data, renamed or self._user_id))
 
     async def delete(self) -> None:
         """Delete the user with all their sessions, memories and merge conflicts."""
@@ -338,7 +340,9 @@ class AsyncUser:
             params=params,
             context=ErrorContext("memory", self._user_id),
         )
-        return structure(data, Memory, "memory")
+        memory = structure(data, Memory, "memory")
+        require_identity(memory.memory_id, memory_id, "memory")
+        return memory
 
     async def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
         """Delete one version of a memory, or with ``delete_previous_versions`` it and all before it."""
@@ -398,7 +402,7 @@ class AsyncUser:
             ),
             context=ErrorContext("conflict", self._user_id),
         )
-        return AsyncMergeConflict(self._pipeline, self, conflict_from_wire(data))
+        return AsyncMergeConflict(self._pipeline, self, conflict_from_wire(data, conflict_id))
 
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""

@@ -83,13 +83,24 @@ def require_json_object(value: object, name: str) -> dict[str, Any]:
     return copy
 
 
+INT64_MAX = 2**63 - 1  # the largest integer a server is sure to read
+
+
+def _shown_number(value: float) -> str:
+    """A number as error text, without printing thousands of digits."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return str(value)
+
+
 def require_int(value: object, name: str, low: int, high: int | None = None) -> int:
-    """Return ``value`` if it is an int (not a bool) in ``[low, high]``."""
+    """Return ``value`` if it is an int (not a bool) in ``[low, high]`` (``high`` defaults to
+    the largest 64-bit integer)."""
     if type(value) is bool or not isinstance(value, int):
         raise ValidationError(f"{name} must be an integer, not {type(value).__name__}")
-    if value < low or (high is not None and value > high):
+    if value < low or value > (INT64_MAX if high is None else high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(f"{name} must be {bounds}, got {value}")
+        raise ValidationError(f"{name} must be {bounds}, got {_shown_number(value)}")
     return value
 
 
@@ -124,5 +135,7 @@ def require_float(value: object, name: str, low: float, high: float) -> float:
     if type(value) is bool or not isinstance(value, (int, float)):
         raise ValidationError(f"{name} must be a number, not {type(value).__name__}")
     if not low <= value <= high:
-        raise ValidationError(f"{name} must be between {low} and {high}, got {value}")
+        raise ValidationError(
+            f"{name} must be between {low} and {high}, got {_shown_number(value)}"
+        )
     return value

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "ConnectionError",
+    "InsecureTransportWarning",
     "InternalServerError",
     "InvalidCategoriesError",
     "InvalidSessionStateError",
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 
+MAX_MESSAGE_LENGTH = 500
+"""Longer messages are cut (the server's whole ``detail`` stays in ``.detail``)."""
+
+
 class RecallrAIError(Exception):
     """Base class of every SDK error.
 
@@ -60,6 +65,8 @@ class RecallrAIError(Exception):
         *,
         detail: Any = None,
     ) -> None:
+        if len(message) > MAX_MESSAGE_LENGTH:  # an echoed 1 MB ID must not make a 1 MB message
+            message = f"{message[: MAX_MESSAGE_LENGTH - 30]}... ({len(message):,} characters)"
         super().__init__(message)
         self.message = message
         self.http_status = http_status
@@ -72,6 +79,14 @@ class RecallrAIError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, http_status={self.http_status!r})"
+
+
+class InsecureTransportWarning(UserWarning):
+    """A warning, not an error: the API key would travel where others can read it.
+
+    Issued when the client is built with a plain ``http://`` base URL to a host
+    other than loopback, or with ``verify=False``.
+    """
 
 
 class ValidationError(RecallrAIError, ValueError):

@@ -734,3 +734,65 @@ def test_429_retry_after_http_date():
 def test_str_states_the_status_once(status):
     error = error_from_response(status, {}, b"{}", ErrorContext("user", "u1"))
     assert str(error).count(str(status)) == 1
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def _session(session_id: str) -> dict[str, object]:
+    return {"session_id": session_id, "status": "pending", "created_at": "2025-01-01T00:00:00Z"}
+
+
+def _conflict(conflict_id: str) -> dict[str, object]:
+    return {
+        "id": conflict_id,
+        "project_user_session_id": "s1",
+        "conflicting_memories": [],
+        "clarifying_questions": [],
+        "status": "PENDING",
+        "created_at": "2025-01-01T00:00:00Z",
+    }
+
+
+async def test_an_answer_about_another_object_is_malformed(api, new_client, wire_user):
+    api.get("/api/v1/users/u").mock(
+        return_value=httpx.Response(200, json={"user": wire_user("EVIL")})
+    )
+    api.post("/api/v1/users").mock(
+        return_value=httpx.Response(201, json={"user": wire_user("EVIL")})
+    )
+    api.put("/api/v1/users/u").mock(return_value=httpx.Response(200, json={"user": wire_user("u")}))
+    api.get("/api/v1/users/u/sessions/s1").mock(
+        return_value=httpx.Response(200, json={"session": _session("EVIL")})
+    )
+    api.get("/api/v1/users/u/merge-conflicts/c1").mock(
+        return_value=httpx.Response(200, json=_conflict("EVIL"))
+    )
+    memory = {
+        "memory_id": "EVIL",
+        "categories": [],
+        "content": "c",
+        "event_date_start": "2025-01-01T00:00:00Z",
+        "event_date_end": "2025-01-01T00:00:00Z",
+        "created_at": "2025-01-01T00:00:00Z",
+        "version_number": 1,
+        "total_versions": 1,
+        "has_previous_versions": False,
+        "merge_conflict_in_progress": False,
+        "session_id": "s1",
+    }
+    api.get("/api/v1/users/u/memory/m1").mock(return_value=httpx.Response(200, json=memory))
+    async with new_client() as client:
+        user = await client.get_user("u", validate=False)
+        calls = [
+            lambda: client.get_user("u"),
+            lambda: client.create_user("u"),
+            lambda: user.update(new_user_id="renamed"),  # answered with the old ID
+            lambda: user.get_session("s1"),
+            lambda: user.get_merge_conflict("c1"),
+            lambda: user.get_memory("m1"),
+        ]
+        for call in calls:
+            with pytest.raises(exc.MalformedResponseError, match="where"):
+                await call()
+    assert user.user_id == "u"  # nothing was adopted from the wrong answer

@@ -388,9 +388,8 @@ async def test_aiohttp_transport_keeps_dot_segments_encoded(api_key, project_id)
         _recording_server(_answer_for) as (base, seen),
         AsyncRecallrAI(api_key, project_id, base_url=base, max_retries=0) as client,
     ):
-        user = await client.get_user("..", validate=False)
-        await user.delete()
-        await client.get_user(".")
+        for user_id in ("..", "."):
+            await (await client.get_user(user_id, validate=False)).delete()
     assert [r["target"] for r in seen] == ["/api/v1/users/%2E%2E", "/api/v1/users/%2E"]
 
 

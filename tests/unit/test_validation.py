@@ -513,3 +513,46 @@ async def test_key_not_in_errors_or_logs(api, new_client, api_key, caplog, side_
     for record in caplog.records:
         assert api_key not in record.getMessage()
         assert api_key not in repr(record.args)
+
+
+# --------------------------------------------------------------------------- extremes
+
+
+@pytest.mark.parametrize(
+    "huge", [10**5000, -(10**5000), 2**63, 2**200], ids=["1e5000", "-1e5000", "2^63", "2^200"]
+)
+async def test_out_of_range_integers_are_validation_errors_with_short_messages(
+    api, new_client, huge
+):
+    error = await _rejected(api, new_client, lambda c: c.list_users(offset=huge))
+    assert "offset" in error.message and len(error.message) < 200
+
+
+async def test_out_of_range_floats_are_validation_errors(api, new_client):
+    async def call(client: AsyncRecallrAI) -> None:
+        user = await client.get_user("u1", validate=False)
+        session = await user.get_session("s1", validate=False)
+        await session.get_context(memories_threshold=10**5000)
+
+    error = await _rejected(api, new_client, call)
+    assert "memories_threshold" in error.message and len(error.message) < 200
+
+
+async def test_a_huge_id_is_not_echoed_whole(api, new_client):
+    huge_id = "x" * 1_000_000
+    error = await _rejected(api, new_client, lambda c: c.create_user(huge_id, metadata=[huge_id]))
+    assert len(error.message) < 200
+
+
+async def test_a_huge_server_detail_is_cut_in_the_message_kept_in_detail(api, new_client):
+    huge_id = "x" * 1_000_000
+    route = api.get("/api/v1/users/u1").mock(
+        return_value=httpx.Response(404, json={"detail": f"User {huge_id} not found"})
+    )
+    async with new_client() as client:
+        with pytest.raises(exc.UserNotFoundError) as caught:
+            await client.get_user("u1")
+    assert route.called
+    assert len(caught.value.message) <= exc.MAX_MESSAGE_LENGTH
+    assert len(str(caught.value)) < exc.MAX_MESSAGE_LENGTH + 50
+    assert caught.value.detail == f"User {huge_id} not found"
