@@ -3,7 +3,9 @@
 Prints the base URL as the first stdout line (so scripts can read it even
 with ``--port 0``), then serves until SIGINT or SIGTERM and exits with 0.
 Requests are not recorded here (nobody could read the log), so a
-long-running server does not grow without bound.
+long-running server does not grow without bound. The connection limits
+(``--max-connections``, ``--header-timeout``, ``--body-timeout``,
+``--idle-timeout``) keep one misbehaving client from wedging it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,31 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="KEY",
         help="accept only this API key (repeatable); by default any 'rai_' key is accepted",
     )
+    limits = parser.add_argument_group("connection limits")
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        help="connections open at once; more get a 503 (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        default=5.0,
+        help="seconds to receive a complete request head (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds to receive a request body once its head is in (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a kept-alive connection may wait for its next request (default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -59,7 +86,16 @@ async def _serve(emulator: Emulator) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        emulator = Emulator(args.host, args.port, api_keys=args.api_keys, record_requests=False)
+        emulator = Emulator(
+            args.host,
+            args.port,
+            api_keys=args.api_keys,
+            record_requests=False,
+            max_connections=args.max_connections,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            idle_timeout=args.idle_timeout,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

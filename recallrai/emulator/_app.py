@@ -1,6 +1,6 @@
-"""The aiohttp application: records every request, applies injected faults,
-routes on the raw path, checks the auth headers and turns handler errors
-into ``{"detail": ...}`` bodies.
+"""The aiohttp application: reads the body (within the body timeout), records
+every request, applies injected faults, routes on the raw path, checks the
+auth headers and turns handler errors into ``{"detail": ...}`` bodies.
 
 All requests go through one middleware; the application has no aiohttp
 routes, so aiohttp never decodes or normalises the path used for routing.
@@ -22,6 +22,7 @@ from recallrai.emulator import (
     _sessions,
     _users,
 )
+from recallrai.emulator._connections import ConnectionGuard
 from recallrai.emulator._http import (
     ApiError,
     Query,
@@ -52,21 +53,32 @@ def build_router() -> Router:
     return router
 
 
-def build_app(state: ServerState) -> web.Application:
-    """An aiohttp application serving *state*."""
+def build_app(state: ServerState, connections: ConnectionGuard) -> web.Application:
+    """An aiohttp application serving *state*, reporting request progress to
+    *connections* (whose ``body_timeout`` bounds reading a body)."""
     router = build_router()
+    body_timeout = connections.limits.body_timeout
 
     @web.middleware
     async def dispatch(request: web.Request, handler: AiohttpHandler) -> web.StreamResponse:
         del handler  # aiohttp's own routing is bypassed entirely
-        return await _dispatch(state, router, request)
+        with connections.serving(request.transport) as body_read:
+            try:
+                body = await asyncio.wait_for(request.read(), body_timeout)
+            except asyncio.TimeoutError:
+                response = json_response(408, {"detail": "Request body not received in time"})
+                response.force_close()
+                return response
+            body_read()
+            return await _dispatch(state, router, request, body)
 
     return web.Application(middlewares=[dispatch], client_max_size=MAX_BODY_BYTES)
 
 
-async def _dispatch(state: ServerState, router: Router, request: web.Request) -> web.StreamResponse:
+async def _dispatch(
+    state: ServerState, router: Router, request: web.Request, body: bytes
+) -> web.StreamResponse:
     raw_path, _, query_string = request.raw_path.partition("?")
-    body = await request.read()
     state.record(
         RecordedRequest(
             method=request.method,

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from recallrai.emulator import _background, _context
 from recallrai.emulator._app import build_app
+from recallrai.emulator._connections import ConnectionGuard, ConnectionLimits
 from recallrai.emulator._state import Fault, RecordedRequest, ServerState
 from recallrai.emulator._store import Clock, utc_now
 
@@ -68,6 +69,14 @@ class Emulator:
     effect on the memories applies only then (:meth:`settle` finishes it at
     once).
 
+    Connection limits, so that one misbehaving client cannot wedge the server
+    (``recallrai.emulator._connections``): at most *max_connections* are open
+    at once (more get a 503 and are closed); a request head must be complete
+    within *header_timeout* seconds of the connection (or of a later request's
+    first byte) and its body within *body_timeout* seconds more (else 408),
+    or the connection is closed; a kept-alive connection idle for
+    *idle_timeout* seconds is closed. Bodies are limited to 16 MiB (413).
+
     Test controls cleared by :meth:`reset`: :attr:`balance_exhausted` (the
     account is out of credit) and :attr:`omit_context_metadata` (context
     answers carry ``metadata`` only with ``include_metadata_ids=true``, as the
@@ -87,7 +96,17 @@ class Emulator:
         merge_conflicts_default: bool = False,
         processing_delay: float = 0.05,
         stream_event_delay: float = 0.01,
+        max_connections: int = 256,
+        header_timeout: float = 5.0,
+        body_timeout: float = 30.0,
+        idle_timeout: float = 60.0,
     ) -> None:
+        self._limits = ConnectionLimits(
+            max_connections=max_connections,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            idle_timeout=idle_timeout,
+        )
         if not processing_delay >= 0 or not stream_event_delay >= 0:
             raise ValueError("processing_delay and stream_event_delay must be >= 0")
         keys = None if api_keys is None else tuple(api_keys)
@@ -114,6 +133,8 @@ class Emulator:
         self._state.store.session_control.processing_delay = processing_delay
         self._state.store.session_control.stream_event_delay = stream_event_delay
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._guard: ConnectionGuard | None = None
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread_stop: asyncio.Event | None = None
@@ -132,6 +153,22 @@ class Emulator:
         """``http://host:port`` without a trailing slash (only while running)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """``(address, port)`` of every listening socket (only while running):
+        exactly what *host* resolved to, e.g. ``[("127.0.0.1", port)]``."""
+        if self._listener is None:
+            raise RuntimeError("the emulator is not running")
+        return [
+            (str(name[0]), int(name[1]))
+            for name in (sock.getsockname() for sock in self._listener.sockets)
+        ]
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections currently open (0 when not running)."""
+        return 0 if self._guard is None else self._guard.open_connections
 
     @property
     def running(self) -> bool:
@@ -338,30 +375,45 @@ class Emulator:
         """Start listening (in the running event loop)."""
         if self._runner is not None:
             raise RuntimeError("the emulator is already running")
+        guard = ConnectionGuard(self._limits)
         runner = web.AppRunner(
-            build_app(self._state),
+            build_app(self._state, guard),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
             handler_cancellation=True,  # a client that goes away cancels its stream at once
+            keepalive_timeout=self._limits.idle_timeout,
         )
         await runner.setup()
+        server = runner.server
+        assert server is not None
         try:
-            site = web.TCPSite(runner, self.host, self._requested_port)
-            await site.start()
-            self._port = int(runner.addresses[0][1])
+            # Our own listener instead of web.TCPSite: every connection goes through the
+            # guard, which aiohttp has no hook for.
+            listener = await asyncio.get_running_loop().create_server(
+                guard.protocol_factory(server), self.host, self._requested_port
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._listener, self._guard, self._runner = listener, guard, runner
+        self._port = self.addresses[0][1]
 
     async def stop(self) -> None:
         """Stop listening and close every connection. Idempotent."""
         runner, self._runner = self._runner, None
+        listener, self._listener = self._listener, None
+        guard = self._guard
         self._port = None
-        if runner is not None:
-            self.release_streams()  # held streams would otherwise stall the graceful shutdown
-            await runner.cleanup()
+        if runner is None or listener is None or guard is None:
+            return
+        listener.close()  # no new connections
+        self.release_streams()  # held streams would otherwise stall the graceful shutdown
+        await runner.cleanup()  # finishes in-flight requests and closes aiohttp's connections
+        guard.abort_all()  # anything aiohttp left open
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(listener.wait_closed(), _SHUTDOWN_TIMEOUT)
+        self._guard = None
 
     async def __aenter__(self) -> Emulator:
         await self.start()

@@ -10,6 +10,7 @@ area answer with the same shapes.
 from __future__ import annotations
 
 import json
+import math
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -23,10 +24,13 @@ if TYPE_CHECKING:
     from recallrai.emulator._store import ProjectStore
 
 __all__ = [
+    "ECHO_LIMIT",
     "ApiError",
     "Query",
     "RequestContext",
     "Validator",
+    "clip_input",
+    "clip_text",
     "format_timestamp",
     "json_response",
     "no_content",
@@ -40,9 +44,45 @@ JSON_CONTENT_TYPE = "application/json"
 PAGE_NOT_FOUND_TEXT = b"404 page not found"
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
+_MAX_INT_TEXT = 4300
+"""Longest integer text parsed, as in pydantic (and CPython's default conversion limit)."""
+
+MAX_JSON_DEPTH = 100
+"""Deepest nesting of arrays and objects accepted in a JSON body or query value.
+
+Deeper documents are answered 422 rather than stored: copying, comparing and
+serialising them would exhaust Python's recursion limit on later requests.
+"""
+
+ECHO_LIMIT = 1000
+"""Characters of a client's value echoed in an error (an ID in a 404 text, a 422
+``input``); longer values are cut so that a huge input cannot make a huge answer."""
+
+_ECHO_JSON_LIMIT = 8 * ECHO_LIMIT
 
 Loc = tuple[str | int, ...]
 T = TypeVar("T")
+
+
+def clip_text(text: str) -> str:
+    """*text* unchanged up to :data:`ECHO_LIMIT` characters, else its start and ``...``.
+
+    The one place echoed client text is shortened, so IDs of normal length stay
+    verbatim in messages such as ``User <id> not found``.
+    """
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "..."
+
+
+def clip_input(value: object) -> object:
+    """A 422 ``input`` of bounded size: strings go through :func:`clip_text`; an array
+    or object whose compact JSON exceeds eight times :data:`ECHO_LIMIT` becomes that
+    JSON text, clipped. Smaller values are echoed exactly, as FastAPI does."""
+    if isinstance(value, str):
+        return clip_text(value)
+    if not isinstance(value, (dict, list)):
+        return value
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return value if len(text) <= _ECHO_JSON_LIMIT else clip_text(text)
 
 
 class ApiError(Exception):
@@ -62,10 +102,15 @@ def error_item(
     ``input`` is the offending value as received: a query parameter's raw
     text, a body member's JSON value, and for a missing field the object it
     is missing from (``None`` for query parameters and the body itself), as
-    FastAPI reports them. ``ctx`` carries the constraint (e.g. ``{"ge": 1}``)
-    and is left out when there is none.
+    FastAPI reports them, cut by :func:`clip_input`. ``ctx`` carries the
+    constraint (e.g. ``{"ge": 1}``) and is left out when there is none.
     """
-    item: dict[str, Any] = {"type": type_, "loc": list(loc), "msg": msg, "input": input_}
+    item: dict[str, Any] = {
+        "type": type_,
+        "loc": list(loc),
+        "msg": msg,
+        "input": clip_input(input_),
+    }
     if ctx is not None:
         item["ctx"] = dict(ctx)
     return item
@@ -184,7 +229,12 @@ class Query:
         ge: int | None = None,
         le: int | None = None,
     ) -> int:
-        """An integer parameter within ``[ge, le]``; errors go to *validator*."""
+        """An integer parameter within ``[ge, le]``; errors go to *validator*.
+
+        Text longer than pydantic's 4300 characters is ``int_parsing_size``
+        (as is any text the interpreter's own conversion limit refuses), so
+        no query string can turn into a 500.
+        """
         raw = self.get(name)
         if raw is None:
             return default
@@ -197,7 +247,18 @@ class Query:
                 raw,
             )
             return default
-        value = int(raw)
+        try:
+            if len(raw) > _MAX_INT_TEXT:
+                raise ValueError("integer text too long")
+            value = int(raw)
+        except ValueError:  # also sys.set_int_max_str_digits() set lower by the host process
+            validator.add(
+                loc,
+                "Unable to parse input string as an integer, exceeded maximum size",
+                "int_parsing_size",
+                raw,
+            )
+            return default
         validator.within(loc, value, raw, ge=ge, le=le)
         return value
 
@@ -222,12 +283,40 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # e.g. 1e400, which would be answered as Infinity
+        raise ValueError(f"Number out of range: {clip_text(text)}")
+    return value
+
+
+def _nesting_exceeds(value: object, limit: int) -> bool:
+    """Whether arrays/objects in *value* nest deeper than *limit* (iteratively)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _strict_json_loads(text: str | bytes) -> Any:
-    """``json.loads`` that rejects NaN/Infinity and absurd nesting."""
+    """``json.loads`` that rejects NaN/Infinity (also as overflowing numbers such as
+    ``1e400``) and nesting deeper than :data:`MAX_JSON_DEPTH`."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
+    if _nesting_exceeds(value, MAX_JSON_DEPTH):
+        raise ValueError("JSON nested too deeply")
+    return value
 
 
 def parse_json_object_body(body: bytes) -> dict[str, Any]:

@@ -101,6 +101,7 @@ from recallrai.emulator._http import (
     Query,
     RequestContext,
     Validator,
+    clip_text,
     format_timestamp,
     json_response,
     no_content,
@@ -453,7 +454,7 @@ def get_memory_record(user: UserRecord, memory_id: str) -> MemoryRecord:
     try:
         return user.memories[memory_id]
     except KeyError:
-        raise ApiError(404, f"Memory {memory_id} not found") from None
+        raise ApiError(404, f"Memory {clip_text(memory_id)} not found") from None
 
 
 # --------------------------------------------------------------------------- changes

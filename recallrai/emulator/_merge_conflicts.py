@@ -71,6 +71,7 @@ from recallrai.emulator._http import (
     ApiError,
     RequestContext,
     Validator,
+    clip_text,
     format_timestamp,
     json_response,
     page_response,
@@ -142,7 +143,7 @@ def _get_conflict_record(user: UserRecord, conflict_id: str) -> ConflictRecord:
     try:
         return user.merge_conflicts[conflict_id]
     except KeyError:
-        raise ApiError(404, f"Merge conflict {conflict_id} not found") from None
+        raise ApiError(404, f"Merge conflict {clip_text(conflict_id)} not found") from None
 
 
 def _choice(
@@ -247,19 +248,22 @@ def _check_answers(conflict: ConflictRecord, answers: list[dict[str, Any]]) -> d
         raise ApiError(
             400,
             "Invalid questions provided. The following questions do not match the "
-            f"original questions: {unknown!r}",
+            f"original questions: {clip_text(repr(unknown))}",
         )
     chosen = {a["question"]: a["answer"] for a in answers}
     missing = [q.question for q in conflict.questions if q.question not in chosen]
     if missing:
-        raise ApiError(400, f"Missing answers for the following questions: {missing!r}")
+        raise ApiError(
+            400, f"Missing answers for the following questions: {clip_text(repr(missing))}"
+        )
     for answer in answers:
         valid = options[answer["question"]]
         if answer["answer"] not in valid:
             raise ApiError(
                 400,
-                f"Invalid answer '{answer['answer']}' for question '{answer['question']}'. "
-                f"Valid options are: {valid!r}",
+                f"Invalid answer '{clip_text(answer['answer'])}' for question "
+                f"'{clip_text(answer['question'])}'. "
+                f"Valid options are: {clip_text(repr(valid))}",
             )
     return chosen
 

@@ -53,6 +53,7 @@ from recallrai.emulator._http import (
     ApiError,
     RequestContext,
     Validator,
+    clip_text,
     format_timestamp,
     json_response,
     no_content,
@@ -182,7 +183,7 @@ def find_session(ctx: RequestContext) -> tuple[UserRecord, SessionRecord]:
     session_id = ctx.params["session_id"]
     session = user.sessions.get(session_id)
     if session is None:
-        raise ApiError(404, f"Session {session_id} not found")
+        raise ApiError(404, f"Session {clip_text(session_id)} not found")
     return user, session
 
 

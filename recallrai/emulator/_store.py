@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from recallrai.emulator._http import ApiError
+from recallrai.emulator._http import ApiError, clip_text
 from recallrai.emulator._sessions_store import SessionControl
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class ProjectStore:
         merge_conflict_enabled: bool | None,
     ) -> UserRecord:
         if user_id in self.users:
-            raise ApiError(409, f"User {user_id} already exists")
+            raise ApiError(409, f"User {clip_text(user_id)} already exists")
         now = self.clock()
         record = UserRecord(
             custom_user_id=user_id,
@@ -137,7 +137,7 @@ class ProjectStore:
         try:
             return self.users[user_id]
         except KeyError:
-            raise ApiError(404, f"User {user_id} not found") from None
+            raise ApiError(404, f"User {clip_text(user_id)} not found") from None
 
     def list_users(
         self, metadata_filter: Mapping[str, Any] | None, partial_user_id: str | None = None
@@ -165,7 +165,7 @@ class ProjectStore:
         """Apply the given changes; ``None`` means "leave unchanged"."""
         record = self.get_user(user_id)
         if new_user_id is not None and new_user_id != user_id and new_user_id in self.users:
-            raise ApiError(409, f"User {new_user_id} already exists")
+            raise ApiError(409, f"User {clip_text(new_user_id)} already exists")
         changed = False
         if new_metadata is not None:
             record.metadata = copy.deepcopy(dict(new_metadata))

@@ -3,9 +3,10 @@ the SDK, so these tests pin the wire behaviour on their own)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -117,3 +118,12 @@ async def own_emulator(**options: Any) -> AsyncIterator[Api]:
     """A private emulator (for clocks and delays of its own) with a raw client."""
     async with Emulator(**options) as emu, aiohttp.ClientSession() as session:
         yield Api(session, emu)
+
+
+async def poll(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait (boundedly) until *predicate* holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)

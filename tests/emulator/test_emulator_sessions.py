@@ -7,7 +7,6 @@ import asyncio
 import json
 import uuid
 import zoneinfo
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from recallrai.emulator import Emulator, _memories
 from recallrai.emulator._context import score, words
 
-from ._support import Api, Clock, Reply, own_emulator, parse_ts
+from ._support import Api, Clock, Reply, own_emulator, parse_ts, poll
 from ._support import query as encode_query
 
 pytestmark = pytest.mark.anyio
@@ -92,15 +91,6 @@ def fake_memories(monkeypatch: pytest.MonkeyPatch) -> list[FakeMemory]:
     monkeypatch.setattr(_memories, "current_memories", lambda user: list(memories))
     monkeypatch.setattr(_memories, "process_session", lambda *args: None)
     return memories
-
-
-async def poll(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (boundedly) until *predicate* holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
 
 
 # -- create -------------------------------------------------------------------------
@@ -995,7 +985,7 @@ async def test_context_session_summaries(api: Api, fake_memories: list[FakeMemor
     await api.create_user("u1")
 
     async def processed_session(*texts: str, created: str) -> str:
-        sid = (await new_session(api, "u1", custom_created_at_utc=created))["session_id"]
+        sid: str = (await new_session(api, "u1", custom_created_at_utc=created))["session_id"]
         for text in texts:
             await add(api, "u1", sid, text)
         await add(api, "u1", sid, "assistant words are not summarised", "assistant")
