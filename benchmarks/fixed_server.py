@@ -6,8 +6,8 @@ URL as the first stdout line, then serves until SIGINT/SIGTERM or until
 
 Answers (canned JSON, the statuses of PROTOCOL.md §5.1):
 
-* ``GET  /api/v1/users/{id}``           -> 200 ``{"user": {...}}`` (the same user whatever the ID)
-* ``POST /api/v1/users``                -> 201 ``{"user": {...}}``
+* ``GET  /api/v1/users/{id}``           -> 200 ``{"user": {...}}`` (a canned user with that ID)
+* ``POST /api/v1/users``                -> 201 ``{"user": {...}}`` (a canned user with the ID sent)
 * ``GET  /api/v1/users?offset=&limit=`` -> 200 ``{"users": [...], "total": N, "has_more": ...}``,
   generated on the fly; ``N`` is taken from the project ID when it ends in
   ``-users-<N>`` (e.g. ``bench-users-100000``), else ``--total``.
@@ -50,9 +50,15 @@ def _dumps(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-USER_BODY = _dumps({"user": _user("user-000000")})
-# A list item is this text with the ID spliced in: pages cost the server almost nothing.
+# A user is this text with the ID spliced in: answers cost the server almost nothing.
 _ITEM_HEAD, _ITEM_TAIL = _dumps(_user("@ID@")).split(b"@ID@")
+
+
+def _user_body(user_id: str) -> bytes:
+    """``{"user": ...}`` for ``user_id`` (clients check an answer names what they asked for)."""
+    return b'{"user":' + _ITEM_HEAD + _dumps(user_id)[1:-1] + _ITEM_TAIL + b"}"
+
+
 JSON = "application/json"
 SSE = "text/event-stream"
 
@@ -109,13 +115,14 @@ def build_app(default_total: int) -> web.Application:
     async def get_user(request: web.Request) -> web.Response:
         if not _authorised(request):
             return _detail(401, "Invalid API key")
-        return web.Response(status=200, body=USER_BODY, content_type=JSON)
+        body = _user_body(request.match_info["user_id"])
+        return web.Response(status=200, body=body, content_type=JSON)
 
     async def create_user(request: web.Request) -> web.Response:
         if not _authorised(request):
             return _detail(401, "Invalid API key")
-        await request.read()
-        return web.Response(status=201, body=USER_BODY, content_type=JSON)
+        sent = json.loads(await request.read())
+        return web.Response(status=201, body=_user_body(sent["custom_user_id"]), content_type=JSON)
 
     async def list_users(request: web.Request) -> web.Response:
         if not _authorised(request):
