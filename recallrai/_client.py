@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from ._context import SystemPromptCache
 from ._encoding import api_path
 from ._errors import ErrorContext
-from ._network import VerifyOption, check_base_url, resolve_network, warn_if_cleartext
+from ._network import check_base_url, resolve_network, warn_if_cleartext
 from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, paginate
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, Pipeline
 from ._transport import AiohttpTransport, HttpxTransport, Transport
@@ -25,6 +25,9 @@ from ._validation import (
 )
 from .exceptions import ValidationError
 
+if TYPE_CHECKING:
+    import ssl
+
 __all__ = ["DEFAULT_BASE_URL", "AsyncRecallrAI"]
 
 DEFAULT_BASE_URL = "https://api.recallrai.com"
@@ -32,6 +35,8 @@ DEFAULT_TIMEOUT = 30  # seconds
 DEFAULT_MAX_RETRIES = 2
 
 TransportOption = Literal["aiohttp", "httpx"] | Transport
+# What verify= takes; a runtime alias (the generated facade imports it), ssl only named.
+VerifyOption = Union[bool, str, "os.PathLike[str]", "ssl.SSLContext"]
 
 
 def _make_transport(transport: TransportOption | None) -> Transport:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import exceptions
+from ._network import LIBRARY_DEFAULTS, NetworkSettings
 
 if TYPE_CHECKING:
     import aiohttp
@@ -203,12 +204,52 @@ def _aiohttp_connect_timeout() -> tuple[type[BaseException], ...]:
     return (error,) if error is not None else ()
 
 
-class AiohttpTransport(Transport):
-    """The default transport: one lazily created :class:`aiohttp.ClientSession` per client."""
+DEFAULT_MAX_CONNECTIONS = 100
 
-    def __init__(self, *, max_connections: int = 100) -> None:
+
+def _check_own_pool(pool: object, kind: type[Any], max_connections: int) -> None:
+    """Refuse, before any request, a caller's session the SDK cannot use as it is."""
+    name = f"{kind.__module__.partition('.')[0]}.{kind.__name__}"
+    if not isinstance(pool, kind):
+        raise exceptions.ValidationError(f"expected an {name}, got {type(pool).__name__}")
+    if max_connections != DEFAULT_MAX_CONNECTIONS:
+        raise exceptions.ValidationError(
+            f"max_connections applies to the pool the SDK creates; set limits on your {name}"
+        )
+
+
+class AiohttpTransport(Transport):
+    """The default transport: one lazily created :class:`aiohttp.ClientSession` per client.
+
+    The client hands it its proxy and TLS settings (``proxy=``, ``verify=``,
+    ``trust_env=``). Pass ``session=`` to use your own session instead: the SDK
+    never closes it (closing the client only lets go of it) and applies none of
+    its proxy, TLS, environment or connection-limit settings to it, which are
+    the session's own. Timeouts and redirects (never followed) are set per
+    request, so they still apply. The session must not raise for HTTP statuses
+    (``raise_for_status``), and is used on the event loop it belongs to, so only
+    with :class:`~recallrai.AsyncRecallrAI`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if session is not None:
+            import aiohttp
+
+            _check_own_pool(session, aiohttp.ClientSession, max_connections)
+            if session.raise_for_status:
+                raise exceptions.ValidationError(
+                    "the aiohttp session raises for HTTP statuses (raise_for_status); the "
+                    "SDK maps statuses to its own errors, so pass a session without it"
+                )
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = session
+        self._owns_session = session is None
+        self._network: NetworkSettings = LIBRARY_DEFAULTS  # the client sets its own
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._closed = False
@@ -221,11 +262,15 @@ class AiohttpTransport(Transport):
             import aiohttp
 
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, ssl=self._network.ssl_context or True
+                ),
                 timeout=aiohttp.ClientTimeout(total=None),
-                trust_env=False,
+                trust_env=False,  # the client resolved the environment: see _network
                 raise_for_status=False,
             )
+        elif self._session.closed:
+            raise exceptions.ConnectionError("The aiohttp session given to the client is closed")
         return self._session
 
     def _request_args(self, url: str, timeout: float) -> dict[str, Any]:
@@ -243,6 +288,7 @@ class AiohttpTransport(Transport):
             "url": yarl.URL(url, encoded=True),
             "timeout": client_timeout,
             "allow_redirects": False,
+            "proxy": self._network.proxy,  # None: the session's own (see __init__)
         }
 
     async def send(
@@ -318,7 +364,7 @@ class AiohttpTransport(Transport):
         gone = _loop_is_gone(self._loop)
         self._closed = True
         session, self._session = self._session, None
-        if session is None:
+        if session is None or not self._owns_session:  # never close a caller's session
             return
         if gone:
             # aiohttp cannot close connections of a closed loop: let them go (the caller
@@ -370,17 +416,41 @@ _closing: set[asyncio.Task[None]] = set()  # aborted httpx streams being closed
 
 
 class HttpxTransport(Transport):
-    """Optional transport on :mod:`httpx` (``pip install recallrai[httpx]``); mockable with respx."""
+    """Optional transport on :mod:`httpx` (``pip install recallrai[httpx]``); mockable with respx.
 
-    def __init__(self, *, max_connections: int = 100) -> None:
+    The client hands it its proxy and TLS settings, as to :class:`AiohttpTransport`.
+    Pass ``client=`` to use your own :class:`httpx.AsyncClient` instead: the SDK
+    never closes it (closing the RecallrAI client only lets go of it) and applies
+    none of its proxy, TLS, environment or connection-limit settings to it.
+    Timeouts are set per request, so they still apply; the client must not
+    follow redirects (that would send the API key on to wherever they point).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         import importlib.util
 
         if importlib.util.find_spec("httpx") is None:  # pragma: no cover - depends on the env
             raise exceptions.ValidationError(
                 "transport='httpx' needs httpx: pip install 'recallrai[httpx]'"
             )
+        if client is not None:
+            import httpx
+
+            _check_own_pool(client, httpx.AsyncClient, max_connections)
+            if client.follow_redirects:
+                raise exceptions.ValidationError(
+                    "the httpx client follows redirects, which would send the API key on "
+                    "to wherever they point; pass a client with follow_redirects=False"
+                )
         self._max_connections = max_connections
-        self._client: httpx.AsyncClient | None = None
+        self._client: httpx.AsyncClient | None = client
+        self._owns_session = client is None
+        self._network: NetworkSettings = LIBRARY_DEFAULTS  # the client sets its own
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -394,8 +464,12 @@ class HttpxTransport(Transport):
             self._client = httpx.AsyncClient(
                 limits=httpx.Limits(max_connections=self._max_connections),
                 follow_redirects=False,
-                trust_env=False,
+                trust_env=False,  # the client resolved the environment: see _network
+                verify=self._network.ssl_context or True,
+                proxy=self._network.proxy,
             )
+        elif self._client.is_closed:
+            raise exceptions.ConnectionError("The httpx client given to the client is closed")
         return self._client
 
     async def _send(
@@ -459,5 +533,7 @@ class HttpxTransport(Transport):
         gone = _loop_is_gone(self._loop)
         self._closed = True
         client, self._client = self._client, None
+        if not self._owns_session:  # never close a caller's client
+            return
         if client is not None and not gone:  # httpx cannot close a closed loop's pool either
             await client.aclose()

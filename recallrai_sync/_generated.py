@@ -33,7 +33,7 @@ from recallrai import (
     UserMessageList,
     UserPage,
 )
-from recallrai._client import TransportOption
+from recallrai._client import TransportOption, VerifyOption
 from recallrai_sync import _runtime
 
 __all__ = ["MergeConflict", "RecallrAI", "Session", "User"]
@@ -46,6 +46,14 @@ class RecallrAI:
     ``RECALLRAI_BASE_URL``. One connection pool is opened lazily on the first
     request and reused; close it with ``client.close()`` or ``with``.
 
+    Proxies and CA certificates come from the environment as in httpx and requests
+    (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``,
+    ``SSL_CERT_DIR``; never ``.netrc``), read here, once. ``proxy=`` names a proxy
+    for every request; ``verify=`` takes ``False`` (no checks: warns), a CA bundle
+    path or an :class:`ssl.SSLContext`; ``trust_env=False`` ignores the environment.
+    A plain ``http://`` base URL to a host other than loopback warns
+    (:class:`~recallrai.exceptions.InsecureTransportWarning`).
+
     ``timeout`` bounds each attempt as a whole (connect, headers and body) and the
     wait for each event of a stream; a call ends within about ``(max_retries + 1) *
     timeout`` plus backoff. An answer, or a stream line, over ``max_response_bytes``
@@ -54,8 +62,8 @@ class RecallrAI:
 
     __slots__ = ("_async", "_loop")
 
-    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None, max_response_bytes: int = 67108864) -> None:
-        self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport, max_response_bytes=max_response_bytes)
+    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None, max_response_bytes: int = 16777216, proxy: str | None = None, verify: VerifyOption = True, trust_env: bool = True) -> None:
+        self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport, max_response_bytes=max_response_bytes, proxy=proxy, verify=verify, trust_env=trust_env)
         self._loop = _runtime.LoopThread(self._async.close)
 
     def close(self) -> None:
