@@ -108,6 +108,16 @@ class Transport(abc.ABC):
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent."""
 
+    def forget_pool(self) -> object:
+        """Drop the connection pool without closing it, and return it; the next request opens a new one.
+
+        For a forked child process, whose copy of the pool holds its parent's sockets
+        and event loop: closing it, or letting it be freed, would close the parent's
+        connections, so the caller keeps what is returned alive. This default, for
+        transports without a pool of their own, drops nothing.
+        """
+        return None
+
 
 def too_large(max_bytes: int, status: int | None) -> exceptions.ResponseTooLargeError:
     """The error for an answer that passed ``max_bytes``."""
@@ -373,6 +383,11 @@ class AiohttpTransport(Transport):
         else:
             await session.close()
 
+    def forget_pool(self) -> object:
+        pool, self._session, self._loop = self._session, None, None
+        self._owns_session = True  # the next pool is made here, so this transport closes it
+        return pool
+
 
 # --------------------------------------------------------------------------- httpx
 
@@ -537,3 +552,8 @@ class HttpxTransport(Transport):
             return
         if client is not None and not gone:  # httpx cannot close a closed loop's pool either
             await client.aclose()
+
+    def forget_pool(self) -> object:
+        pool, self._client, self._loop = self._client, None, None
+        self._owns_session = True  # the next pool is made here, so this transport closes it
+        return pool

@@ -241,9 +241,14 @@ def _client_class(cls: type[Any], sync_name: str, imports: _Imports) -> str:
         + '    __slots__ = ("_async", "_loop")\n\n'
         + f"    def __init__({params}) -> None:\n"
         + f"        self._async = {cls.__name__}({call_args})\n"
-        + "        self._loop = _runtime.LoopThread(self._async.close)\n\n"
+        + "        # The transport's pool is forgotten, not closed, in a forked child.\n"
+        + "        self._loop = _runtime.LoopThread(\n"
+        + "            self._async.close, self._async._pipeline.transport.forget_pool\n"
+        + "        )\n\n"
         + "    def close(self) -> None:\n"
-        + '        """Close the connection pool and stop the background event loop. Idempotent."""\n'
+        + '        """Close the connection pool and stop the background event loop. Idempotent.\n\n'
+        + "        Calls still running in other threads raise ``ConnectionError``, as do later calls.\n"
+        + '        """\n'
         + "        self._loop.close()\n\n"
         + f"    def __enter__(self) -> {sync_name}:\n"
         + "        return self\n\n"

@@ -64,10 +64,16 @@ class RecallrAI:
 
     def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None, max_response_bytes: int = 16777216, proxy: str | None = None, verify: VerifyOption = True, trust_env: bool = True) -> None:
         self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport, max_response_bytes=max_response_bytes, proxy=proxy, verify=verify, trust_env=trust_env)
-        self._loop = _runtime.LoopThread(self._async.close)
+        # The transport's pool is forgotten, not closed, in a forked child.
+        self._loop = _runtime.LoopThread(
+            self._async.close, self._async._pipeline.transport.forget_pool
+        )
 
     def close(self) -> None:
-        """Close the connection pool and stop the background event loop. Idempotent."""
+        """Close the connection pool and stop the background event loop. Idempotent.
+
+        Calls still running in other threads raise ``ConnectionError``, as do later calls.
+        """
         self._loop.close()
 
     def __enter__(self) -> RecallrAI:

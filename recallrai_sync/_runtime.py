@@ -1,12 +1,21 @@
 """What the generated blocking classes run on: one event-loop thread per client.
 
-Each :class:`LoopThread` owns a daemon thread running an asyncio loop with an
-anyio :class:`~anyio.from_thread.BlockingPortal`. Blocking calls hand their
-coroutine to the portal and wait for the result, so they work from plain
-scripts, from many threads at once, and from code that already runs an event
-loop (the caller's loop is merely blocked, never re-entered). The thread is a
-daemon and a finalizer closes the async client and stops the loop when the
-sync client is closed, garbage-collected, or the interpreter exits.
+Each :class:`LoopThread` starts, on its first call, a daemon thread running an
+asyncio loop with an anyio :class:`~anyio.from_thread.BlockingPortal`. Blocking
+calls hand their coroutine to that loop and wait for the result, so they work
+from plain scripts, from many threads at once, and from code that already runs
+an event loop (the caller's loop is merely blocked, never re-entered).
+
+Closing (``close()``, garbage collection of the client, interpreter exit)
+cancels the calls in flight, closes the async client and stops the thread:
+every caller still waiting, and every later call, gets
+``ConnectionError("The client is closed")``.
+
+Forking (gunicorn ``--preload``, Celery prefork, ``multiprocessing`` with
+"fork") copies a client but not its thread. The child leaves its copies of the
+parent's loop and connection pool alone: closing them, or letting them be
+freed, would close sockets the parent still uses. Its first call starts a new
+thread and a new pool, as a new client would.
 """
 
 from __future__ import annotations
@@ -14,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -29,93 +39,266 @@ __all__ = ["LoopThread", "iterate", "register", "wrap"]
 
 T = TypeVar("T")
 
-
 Ready = concurrent.futures.Future[tuple[BlockingPortal, asyncio.AbstractEventLoop]]
 
 
-def _run_loop(ready: Ready) -> None:
-    async def main() -> None:
-        async with BlockingPortal() as portal:
-            ready.set_result((portal, asyncio.get_running_loop()))
-            await portal.sleep_until_stopped()
-
-    try:
-        anyio.run(main, backend="asyncio")
-    except BaseException as error:  # pragma: no cover - only if the loop cannot start
-        if not ready.done():
-            ready.set_exception(error)
+class _Closable(Protocol):
+    def aclose(self) -> Awaitable[None]: ...
 
 
-def _shutdown(
-    portal: BlockingPortal,
-    thread: threading.Thread,
-    on_close: Callable[[], Awaitable[None]],
-) -> None:
-    if threading.current_thread() is thread:  # pragma: no cover - closing from a callback
-        return
-    try:
-        portal.call(on_close)
-    finally:
-        portal.call(portal.stop)
-        thread.join()
+def _closed() -> exceptions.ConnectionError:
+    return exceptions.ConnectionError("The client is closed")
+
+
+# ----------------------------------------------------------------------------- fork
+
+_forks = 0
+"""How many forks this process is away from the one that imported this module."""
+_start_lock = threading.Lock()
+"""Guards starting and closing loop threads (rare, so one lock for all clients)."""
+_started: weakref.WeakSet[LoopThread] = weakref.WeakSet()
+"""Every loop thread started in this process or an ancestor, for the fork hook."""
+_inherited: list[object] = []
+"""What forked children keep of their ancestors' loops, pools and streams."""
+
+
+def _leave_alone(thing: object) -> None:
+    """Keep something a forked child copied from its parent alive and untouched until exit.
+
+    Freeing it would run finalizers that close its sockets, which the parent
+    still uses (closing the child's copy of a socket is harmless, but asyncio
+    also unregisters it from the parent's epoll instance, and TLS sends a
+    close_notify). Even interpreter shutdown would free a plain module-level
+    list, so the list gets a reference that is never released.
+    """
+    if not _inherited:
+        with contextlib.suppress(ImportError, AttributeError):  # no ctypes, or not CPython
+            import ctypes
+
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(_inherited))
+    _inherited.append(thing)
+
+
+def _after_fork_in_child() -> None:
+    """Forget every loop thread and connection pool copied from the parent."""
+    global _forks, _start_lock
+    _forks += 1
+    _start_lock = threading.Lock()  # its holder may be a thread the child does not have
+    for loop_thread in list(_started):
+        loop_thread._leave_parent()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+class _Call:
+    """One blocking call: started on the loop thread, waited for by its caller."""
+
+    __slots__ = ("args", "done", "func", "outcome", "task")
+
+    def __init__(self, func: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+        self.func = func
+        self.args = args
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.task: asyncio.Future[Any] | None = None
+        self.outcome: asyncio.Future[Any] | BaseException | None = None
+
+    def start(self, runner: _Runner) -> None:
+        """On the loop: run the coroutine as a task, unless the client is closing."""
+        if runner.closed:
+            self.finish(_closed())
+            return
+        try:
+            self.task = asyncio.ensure_future(self.func(*self.args))
+        except BaseException as error:  # func failed before returning an awaitable
+            self.finish(error)
+            return
+        self.task.add_done_callback(self.finish)
+
+    def finish(self, outcome: asyncio.Future[Any] | BaseException) -> None:
+        """Hand the finished task, or an error, to the waiting caller."""
+        self.outcome = outcome
+        self.done.release()
+
+    def cancel(self) -> None:
+        """On the loop: stop the work of a caller that stopped waiting."""
+        if self.task is not None:
+            self.task.cancel()
+
+
+class _Runner:
+    """A loop thread started by one process, and the calls waiting on it."""
+
+    __slots__ = ("calls", "closed", "forks", "loop", "on_close", "portal", "streams", "thread")
+
+    def __init__(self, on_close: Callable[[], Awaitable[None]]) -> None:
+        self.on_close = on_close
+        self.forks = _forks
+        self.closed = False
+        self.calls: set[_Call] = set()
+        self.streams: weakref.WeakSet[_Closable] = weakref.WeakSet()
+        ready: Ready = concurrent.futures.Future()
+        self.thread = threading.Thread(
+            target=self._run, args=(ready,), name="recallrai-event-loop", daemon=True
+        )
+        self.thread.start()
+        self.portal, self.loop = ready.result()
+
+    def _run(self, ready: Ready) -> None:
+        async def main() -> None:
+            async with BlockingPortal() as portal:
+                ready.set_result((portal, asyncio.get_running_loop()))
+                await portal.sleep_until_stopped()
+
+        try:
+            anyio.run(main, backend="asyncio")
+        except BaseException as error:  # pragma: no cover - only if the loop cannot start
+            if not ready.done():
+                ready.set_exception(error)
+        finally:
+            # The loop is closed now. A call handed over while it was shutting down was
+            # never started; its caller would wait forever.
+            self.closed = True
+            for call in self.calls.copy():
+                if call.outcome is None:
+                    call.finish(_closed())
+
+    def call(self, func: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+        """Run ``func(*args)`` on the loop and wait for its result (see :meth:`LoopThread.call`)."""
+        call = _Call(func, args)
+        self.calls.add(call)
+        try:
+            if self.closed:
+                raise _closed()
+            try:
+                self.loop.call_soon_threadsafe(call.start, self)
+            except RuntimeError:  # the loop is closed
+                raise _closed() from None
+            try:
+                call.done.acquire()
+            except BaseException:  # e.g. KeyboardInterrupt while waiting: stop the work too
+                with contextlib.suppress(RuntimeError):
+                    self.loop.call_soon_threadsafe(call.cancel)
+                raise
+        finally:
+            self.calls.discard(call)
+        outcome = call.outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        if outcome.cancelled():  # only closing cancels a call whose caller still waits
+            raise _closed()
+        return outcome.result()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Cancel the calls in flight, close the async client and stop the thread.
+
+        Only the process that started the thread closes it: in a forked child,
+        the parent's loop is left alone.
+        """
+        if self.forks != _forks:
+            _leave_alone(self)
+            return
+        self.closed = True
+        if threading.current_thread() is self.thread:  # from the loop, which cannot wait for itself
+            threading.Thread(target=self.close, name="recallrai-close").start()
+            return
+        try:
+            self.portal.call(self._shut_down)
+        finally:
+            self.thread.join()
+
+    async def _shut_down(self) -> None:
+        """On the loop: cancel the calls in flight, close the streams still open (their
+        connections cannot be released once the loop is gone), close the async client,
+        stop the loop."""
+        try:
+            tasks = [call.task for call in self.calls.copy() if call.task is not None]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks)
+            for stream in list(self.streams):
+                with contextlib.suppress(Exception):
+                    await stream.aclose()
+            await self.on_close()
+        finally:
+            await self.portal.stop()
 
 
 class LoopThread:
-    """A background event loop shared by one sync client and every object it returns."""
+    """The background event loop of one sync client and of every object it returns.
 
-    __slots__ = ("__weakref__", "_finalizer", "_loop", "_portal")
+    Its thread starts on the first call, not before; a forked child starts its own.
+    """
 
-    def __init__(self, on_close: Callable[[], Awaitable[None]]) -> None:
-        ready: Ready = concurrent.futures.Future()
-        thread = threading.Thread(
-            target=_run_loop, args=(ready,), name="recallrai-event-loop", daemon=True
-        )
-        thread.start()
-        self._portal, self._loop = ready.result()
-        self._finalizer = weakref.finalize(self, _shutdown, self._portal, thread, on_close)
+    __slots__ = ("__weakref__", "_closed", "_finalizer", "_on_close", "_on_fork", "_runner")
+
+    def __init__(
+        self,
+        on_close: Callable[[], Awaitable[None]],
+        on_fork: Callable[[], object] | None = None,
+    ) -> None:
+        """``on_close`` closes the async client, on the loop. ``on_fork`` makes it forget
+        its connection pool without closing it, in a forked child, and returns what it
+        dropped."""
+        self._on_close = on_close
+        self._on_fork = on_fork
+        self._runner: _Runner | None = None
+        self._finalizer: weakref.finalize[[], LoopThread] | None = None
+        self._closed = False
 
     def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``func(*args)`` on the loop and wait for its result.
 
         The hot path of every blocking call: one hand-off to the loop thread
         (``call_soon_threadsafe``) and one lock released by the task's done
-        callback, instead of the portal's two blocking round trips per call. The
-        portal still owns the loop's lifetime.
+        callback, instead of the portal's two blocking round trips per call.
         """
-        if not self._finalizer.alive:
-            raise exceptions.ConnectionError("The client is closed")
-        done = threading.Lock()
-        done.acquire()
-        outcome: list[Any] = []
+        runner = self._runner
+        if runner is None:
+            runner = self._start()
+        return runner.call(func, args)
 
-        def start() -> None:
-            try:
-                task = asyncio.ensure_future(func(*args))
-            except BaseException as error:  # func failed before returning an awaitable
-                outcome.append(error)
-                done.release()
-                return
-            outcome.append(task)
-            task.add_done_callback(lambda _: done.release())
+    def _start(self) -> _Runner:
+        with _start_lock:
+            if self._closed:
+                raise _closed()
+            if self._runner is None:  # not started by another thread meanwhile
+                _started.add(self)  # first: a fork from now on must find what follows
+                runner = _Runner(self._on_close)
+                self._finalizer = weakref.finalize(self, runner.close)
+                self._runner = runner
+            return self._runner
 
-        try:
-            self._loop.call_soon_threadsafe(start)
-        except RuntimeError:  # the loop stopped: the client was closed meanwhile
-            raise exceptions.ConnectionError("The client is closed") from None
-        try:
-            done.acquire()
-        except BaseException:  # e.g. KeyboardInterrupt while waiting: stop the work too
-            if outcome and isinstance(outcome[0], asyncio.Future):
-                self._loop.call_soon_threadsafe(outcome[0].cancel)
-            raise
-        result = outcome[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result.result()  # type: ignore[no-any-return]
+    def keep_open(self, stream: _Closable) -> None:
+        """Note an open stream (an async iterator with ``aclose``) so that closing the client closes it."""
+        if self._runner is not None:
+            self._runner.streams.add(stream)
+
+    def _leave_parent(self) -> None:
+        """In a forked child: drop the parent's loop thread and pool without touching them."""
+        if self._finalizer is not None:
+            self._finalizer.detach()  # it would close the parent's loop at exit
+            self._finalizer = None
+        _leave_alone((self._runner, self._on_fork() if self._on_fork is not None else None))
+        self._runner = None
 
     def close(self) -> None:
-        """Close the async client and stop the thread. Idempotent."""
-        self._finalizer()
+        """Close the async client and stop the thread; calls in flight get the closed error.
+
+        Idempotent.
+        """
+        with _start_lock:
+            self._closed = True
+            finalizer = self._finalizer
+        if finalizer is not None:
+            finalizer()
 
 
 # ----------------------------------------------------------------------------- wrapping
@@ -176,25 +359,36 @@ def iterate(loop: LoopThread, iterator: AsyncIterator[Any]) -> Iterator[Any]:
     every item they already hold, and say whether more may follow, in one
     blocking step; others take one step per item. Leaving the ``for`` loop
     early (``break``, an exception, ``close()``) closes the async iterator on
-    the loop, which releases its connection at once.
+    the loop, which releases its connection at once; so does closing the client.
+    A forked child cannot go on with an iterator its parent started: its
+    connection is the parent's.
     """
     anext_batch: Callable[[], Awaitable[tuple[list[Any], bool]]] = getattr(
         iterator, "_anext_batch", None
     ) or _one_item(iterator)
+    aclose = getattr(iterator, "aclose", None)
+    started_in = _forks
     exhausted = False
     try:
         while not exhausted:
+            if _forks != started_in:
+                raise exceptions.ConnectionError(
+                    "This stream was started before the process forked; start a new one"
+                )
             try:
                 items, more = loop.call(anext_batch)
             except StopAsyncIteration:
                 exhausted = True
                 return
             exhausted = not more
+            if not exhausted and aclose is not None:
+                loop.keep_open(cast(_Closable, iterator))
             for item in items:
                 yield wrap(loop, item)
     finally:
-        aclose = getattr(iterator, "aclose", None)
-        if not exhausted and aclose is not None:
+        if _forks != started_in:
+            _leave_alone(iterator)
+        elif not exhausted and aclose is not None:
             # A closed client took its pool (and the stream's connection) with it.
             with contextlib.suppress(exceptions.ConnectionError):
                 loop.call(aclose)

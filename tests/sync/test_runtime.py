@@ -28,8 +28,9 @@ def test_close_stops_the_loop_thread_and_later_calls_fail_cleanly(
 ) -> None:
     before = len(loop_threads())
     client = make_client(recallrai_emulator)
-    assert len(loop_threads()) == before + 1
+    assert len(loop_threads()) == before  # the thread starts on the first call
     client.create_user("x")
+    assert len(loop_threads()) == before + 1
     client.close()
     client.close()  # idempotent
     assert len(loop_threads()) == before
