@@ -171,6 +171,15 @@ class AsyncRecallrAI:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, project_id={self._project_id!r})"
 
+    def _forget_pool(self) -> object:
+        """In a forked child: drop the parent's pool and in-flight prompt fetches, unclosed.
+
+        Returns what the caller must keep alive (freeing it would close the parent's
+        connections); the next request opens a fresh pool.
+        """
+        self._prompts.forget_inflight()
+        return self._pipeline.transport.forget_pool()
+
     async def close(self) -> None:
         """Close the connection pool. Idempotent."""
         await self._pipeline.transport.aclose()

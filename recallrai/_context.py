@@ -52,6 +52,10 @@ class SystemPromptCache:
         self._entries: dict[RecallStrategy, tuple[float, str]] = {}
         self._inflight: dict[RecallStrategy, asyncio.Future[str]] = {}
 
+    def forget_inflight(self) -> None:
+        """Drop fetches running on another event loop (a forked child's copy of its parent's)."""
+        self._inflight = {}
+
     async def get(self, strategy: RecallStrategy) -> str:
         """The prompt for ``strategy``; concurrent first calls share one request."""
         entry = self._entries.get(strategy)

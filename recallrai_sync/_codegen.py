@@ -243,7 +243,7 @@ def _client_class(cls: type[Any], sync_name: str, imports: _Imports) -> str:
         + f"        self._async = {cls.__name__}({call_args})\n"
         + "        # The transport's pool is forgotten, not closed, in a forked child.\n"
         + "        self._loop = _runtime.LoopThread(\n"
-        + "            self._async.close, self._async._pipeline.transport.forget_pool\n"
+        + "            self._async.close, self._async._forget_pool\n"
         + "        )\n\n"
         + "    def close(self) -> None:\n"
         + '        """Close the connection pool and stop the background event loop. Idempotent.\n\n'

@@ -66,7 +66,7 @@ class RecallrAI:
         self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport, max_response_bytes=max_response_bytes, proxy=proxy, verify=verify, trust_env=trust_env)
         # The transport's pool is forgotten, not closed, in a forked child.
         self._loop = _runtime.LoopThread(
-            self._async.close, self._async._pipeline.transport.forget_pool
+            self._async.close, self._async._forget_pool
         )
 
     def close(self) -> None:
