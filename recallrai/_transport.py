@@ -290,8 +290,10 @@ class AiohttpTransport(Transport):
         if client_timeout is None:
             import aiohttp
 
+            # Only the connect phase here: the pipeline's deadline bounds each attempt as a
+            # whole and a stream's wait for each event, so a per-read timer would be redundant.
             client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+                total=None, connect=timeout, sock_connect=timeout, sock_read=None
             )
         return {
             # encoded=True: the pipeline already percent-encoded every segment; yarl must not redo it.
