@@ -48,7 +48,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate the sync facade; with ``-- --check`` fail instead if it is stale."""
-    session.install("-e", ".")
+    session.install("-e", ".", "ruff")  # the generator formats its output with ruff
     session.run("python", "-m", "recallrai_sync._codegen", *session.posargs)
 
 

@@ -202,8 +202,14 @@ class ContextStream:
     The request is sent on the first ``__anext__``. The final event is the last
     one yielded; a final event carrying ``error_message`` raises
     :class:`~recallrai.exceptions.StreamError`, as does a stream that ends without
-    a final event. Leaving the loop early, ``aclose()``, ``async with`` or
-    cancelling the task drops the connection at once.
+    a final event. Leaving the loop early, ``aclose()``, leaving an ``async with``
+    block or cancelling the task drops the connection at once::
+
+        async with session.get_context_stream() as stream:
+            async for event in stream:
+                ...  # progress events, then the final context
+
+    To wait only for the final context, ``await stream.get_final_context()``.
 
     Each event must arrive within ``timeout`` seconds (comment lines, such as
     keep-alives, do not count as events), and no line may exceed
@@ -231,6 +237,7 @@ class ContextStream:
         self._lines: deque[bytes] = deque()
         self._finished = False
         self._deferred: BaseException | None = None
+        self._final: Context | None = None
 
     def __aiter__(self) -> ContextStream:
         return self
@@ -263,8 +270,28 @@ class ContextStream:
                 raise exc.StreamError(
                     f"{self._what}: {event.error_message}", detail=event.error_message
                 )
-            return self._query.with_prompt(event, self._prompts)
+            self._final = self._query.with_prompt(event, self._prompts)
+            return self._final
         return event
+
+    async def get_final_context(self) -> Context:
+        """Consume the rest of the stream and return its final context.
+
+        It raises exactly what iterating would (``StreamError`` for a final
+        event carrying an error or a stream that ends without one, timeouts,
+        transport errors). Called after the stream was iterated to its end, it
+        returns the final context again; after the stream was closed early, it
+        raises ``StreamError``.
+        """
+        async for _ in self:
+            pass
+        return self._final_context()
+
+    def _final_context(self) -> Context:
+        """The final context of a finished stream (the sync facade's ``get_final_context``)."""
+        if self._final is None:
+            raise exc.StreamError(f"{self._what}: the stream was closed before its final event")
+        return self._final
 
     async def _anext_batch(self) -> tuple[list[Context], bool]:
         """The next event and every later one already received; and whether more may follow.

@@ -5,7 +5,12 @@ fails instead of writing when the committed file is stale). The generator reads
 the async classes themselves: signatures, type hints and docstrings are carried
 over, ``async def`` becomes ``def`` (run on the client's loop thread), methods
 returning an :class:`~recallrai.AsyncPager` return the first page (iterable over
-all pages), and async iterators become iterators.
+all pages), and async iterators become iterators (the context stream becomes
+:class:`recallrai_sync._runtime.ContextStream`, a blocking iterator and context manager).
+
+The output is passed through ``ruff format`` (the project's settings, line
+length 100), so it reads like the rest of the code; ``ruff`` must be installed
+(the ``dev`` extra and the ``generate`` nox session have it).
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ from __future__ import annotations
 import argparse
 import builtins
 import enum
+import importlib.util
 import inspect
 import re
+import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -25,6 +33,9 @@ import recallrai
 from recallrai import AsyncMergeConflict, AsyncRecallrAI, AsyncSession, AsyncUser
 
 OUTPUT = Path(__file__).with_name("_generated.py")
+ROOT = Path(__file__).resolve().parent.parent
+# Where ruff takes the output to be, for its settings (pyproject.toml) whatever OUTPUT is.
+FORMAT_AS = "recallrai_sync/_generated.py"
 
 # async class -> sync class, in output order; the first one is the client.
 MIRRORS: dict[type[Any], str] = {
@@ -33,8 +44,8 @@ MIRRORS: dict[type[Any], str] = {
     AsyncSession: "Session",
     AsyncMergeConflict: "MergeConflict",
 }
-# Async iterator classes of the core -> what their sync twins return.
-ITERATORS = {"ContextStream": "Iterator[Context]"}
+# Async iterator classes of the core -> their sync twins in ``_runtime``.
+ITERATORS = {"ContextStream": "_runtime.ContextStream"}
 NAME_MAP = {cls.__name__: name for cls, name in MIRRORS.items()}
 NAME_MAP["AsyncIterator"] = "Iterator"
 DUNDERS = {"__aenter__": "__enter__", "__aexit__": "__exit__", "__repr__": "__repr__"}
@@ -52,6 +63,7 @@ from recallrai_sync import _runtime
 '''
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RUNTIME_NAMES = re.compile(r"\b_runtime\.[A-Za-z_][A-Za-z0-9_]*")
 _STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
@@ -99,6 +111,7 @@ class _Imports:
         """Import every name of the *sync* spelling of ``annotation``."""
         namespace = vars(sys.modules[home.__module__])
         code = _STRINGS.sub("", sync_annotation(annotation))  # Literal values are not names
+        code = _RUNTIME_NAMES.sub("", code)  # the header imports _runtime
         for name in _IDENT.findall(code):
             if name in NAME_MAP.values() or name in {"None", "Iterator"}:
                 if name == "Iterator":
@@ -204,7 +217,9 @@ def _method(name: str, function: Callable[..., Any], imports: _Imports) -> str:
             body = f"return {call}"
     elif returns.startswith("AsyncPager["):
         body = f'return cast("{sync_returns}", _runtime.resolve(self._loop, {target}({call_args})))'
-    elif returns in ITERATORS or returns.startswith("AsyncIterator["):
+    elif returns in ITERATORS:
+        body = f"return {ITERATORS[returns]}(self._loop, {target}({call_args}))"
+    elif returns.startswith("AsyncIterator["):
         body = f"return _runtime.iterate(self._loop, {target}({call_args}))"
     else:
         body = f"return {target}({call_args})" if returns != "None" else f"{target}({call_args})"
@@ -306,13 +321,39 @@ def generate() -> str:
     imports.by_module.setdefault("recallrai", set()).update(cls.__name__ for cls in MIRRORS)
     imports.by_module.setdefault("typing", set()).add("cast")
     all_names = ", ".join(f'"{name}"' for name in sorted(MIRRORS.values()))
-    return (
+    return ruff_format(
         HEADER.format(imports=imports.render())
         + f"\n__all__ = [{all_names}]\n\n\n"
         + "\n\n".join(classes)
         + "\n\n"
         + registrations
     )
+
+
+def _ruff_command() -> list[str]:
+    """How to run ruff: this interpreter's ``ruff`` package, else the one on ``PATH``."""
+    if importlib.util.find_spec("ruff") is not None:
+        return [sys.executable, "-m", "ruff"]
+    found = shutil.which("ruff")
+    if found is None:
+        raise RuntimeError("the generator needs ruff to format its output: pip install ruff")
+    return [found]
+
+
+def ruff_format(text: str) -> str:
+    """``text`` as ``ruff format`` writes it with the project's settings (run from the root)."""
+    result = subprocess.run(
+        [*_ruff_command(), "format", "--stdin-filename", FORMAT_AS, "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"ruff format failed on the generated code:\n{result.stderr}")
+    return result.stdout
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -62,12 +62,34 @@ class RecallrAI:
 
     __slots__ = ("_async", "_loop")
 
-    def __init__(self, api_key: str | None = None, project_id: str | None = None, base_url: str | None = None, timeout: float = 30, *, max_retries: int = 2, transport: TransportOption | None = None, max_response_bytes: int = 16777216, proxy: str | None = None, verify: VerifyOption = True, trust_env: bool = True) -> None:
-        self._async = AsyncRecallrAI(api_key, project_id, base_url, timeout, max_retries=max_retries, transport=transport, max_response_bytes=max_response_bytes, proxy=proxy, verify=verify, trust_env=trust_env)
-        # The transport's pool is forgotten, not closed, in a forked child.
-        self._loop = _runtime.LoopThread(
-            self._async.close, self._async._forget_pool
+    def __init__(
+        self,
+        api_key: str | None = None,
+        project_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 30,
+        *,
+        max_retries: int = 2,
+        transport: TransportOption | None = None,
+        max_response_bytes: int = 16777216,
+        proxy: str | None = None,
+        verify: VerifyOption = True,
+        trust_env: bool = True,
+    ) -> None:
+        self._async = AsyncRecallrAI(
+            api_key,
+            project_id,
+            base_url,
+            timeout,
+            max_retries=max_retries,
+            transport=transport,
+            max_response_bytes=max_response_bytes,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
         )
+        # The transport's pool is forgotten, not closed, in a forked child.
+        self._loop = _runtime.LoopThread(self._async.close, self._async._forget_pool)
 
     def close(self) -> None:
         """Close the connection pool and stop the background event loop. Idempotent.
@@ -93,17 +115,47 @@ class RecallrAI:
         return self._async.project_id
 
     def __repr__(self) -> str:
-        return repr(self._async).replace('AsyncRecallrAI', 'RecallrAI', 1)
+        return repr(self._async).replace("AsyncRecallrAI", "RecallrAI", 1)
 
-    def create_user(self, user_id: str, metadata: Mapping[str, Any] | None = None, merge_conflict_enabled: bool | None = None) -> User:
+    def create_user(
+        self,
+        user_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        merge_conflict_enabled: bool | None = None,
+    ) -> User:
         """Create a user; ``merge_conflict_enabled=None`` inherits the project setting."""
-        return cast("User", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.create_user, user_id, metadata, merge_conflict_enabled))))
+        return cast(
+            "User",
+            _runtime.wrap(
+                self._loop,
+                self._loop.call(
+                    functools.partial(
+                        self._async.create_user, user_id, metadata, merge_conflict_enabled
+                    )
+                ),
+            ),
+        )
 
     def get_user(self, user_id: str, *, validate: bool = True) -> User:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
-        return cast("User", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_user, user_id, validate=validate))))
+        return cast(
+            "User",
+            _runtime.wrap(
+                self._loop,
+                self._loop.call(
+                    functools.partial(self._async.get_user, user_id, validate=validate)
+                ),
+            ),
+        )
 
-    def list_users(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None, *, partial_user_id: str | None = None) -> UserPage[User]:
+    def list_users(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        partial_user_id: str | None = None,
+    ) -> UserPage[User]:
         """List users, newest first.
 
         ``partial_user_id`` keeps the users whose ID contains it, ignoring case;
@@ -112,7 +164,15 @@ class RecallrAI:
         The result is one page; ``for`` over it for every
         user across all pages (``limit`` is then the page size).
         """
-        return cast("UserPage[User]", _runtime.resolve(self._loop, self._async.list_users(offset, limit, metadata_filter, partial_user_id=partial_user_id)))
+        return cast(
+            "UserPage[User]",
+            _runtime.resolve(
+                self._loop,
+                self._async.list_users(
+                    offset, limit, metadata_filter, partial_user_id=partial_user_id
+                ),
+            ),
+        )
 
 
 class User:
@@ -164,35 +224,79 @@ class User:
         """Reload every field from the server."""
         self._loop.call(self._async.refresh)
 
-    def update(self, new_metadata: Mapping[str, Any] | None = None, new_user_id: str | None = None, merge_conflict_enabled: bool | None = None) -> None:
+    def update(
+        self,
+        new_metadata: Mapping[str, Any] | None = None,
+        new_user_id: str | None = None,
+        merge_conflict_enabled: bool | None = None,
+    ) -> None:
         """Replace metadata, rename, or set the merge-conflict override; this object follows the change.
 
         Arguments left as ``None`` are not changed.
         """
-        self._loop.call(functools.partial(self._async.update, new_metadata, new_user_id, merge_conflict_enabled))
+        self._loop.call(
+            functools.partial(self._async.update, new_metadata, new_user_id, merge_conflict_enabled)
+        )
 
     def delete(self) -> None:
         """Delete the user with all their sessions, memories and merge conflicts."""
         self._loop.call(self._async.delete)
 
-    def create_session(self, auto_process_after_seconds: int = 600, metadata: Mapping[str, Any] | None = None, custom_created_at_utc: datetime | None = None) -> Session:
+    def create_session(
+        self,
+        auto_process_after_seconds: int = 600,
+        metadata: Mapping[str, Any] | None = None,
+        custom_created_at_utc: datetime | None = None,
+    ) -> Session:
         """Open a session; the service processes it by itself after that many idle seconds (>= 600).
 
         ``custom_created_at_utc`` (an aware UTC datetime) backdates the session, for imports.
         """
-        return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.create_session, auto_process_after_seconds, metadata, custom_created_at_utc))))
+        return cast(
+            "Session",
+            _runtime.wrap(
+                self._loop,
+                self._loop.call(
+                    functools.partial(
+                        self._async.create_session,
+                        auto_process_after_seconds,
+                        metadata,
+                        custom_created_at_utc,
+                    )
+                ),
+            ),
+        )
 
     def get_session(self, session_id: str, *, validate: bool = True) -> Session:
         """Fetch a session; with ``validate=False`` return a reference without a request."""
-        return cast("Session", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_session, session_id, validate=validate))))
+        return cast(
+            "Session",
+            _runtime.wrap(
+                self._loop,
+                self._loop.call(
+                    functools.partial(self._async.get_session, session_id, validate=validate)
+                ),
+            ),
+        )
 
-    def list_sessions(self, offset: int = 0, limit: int = 10, metadata_filter: Mapping[str, Any] | None = None, status_filter: Sequence[SessionStatus | str] | None = None) -> SessionPage[Session]:
+    def list_sessions(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        metadata_filter: Mapping[str, Any] | None = None,
+        status_filter: Sequence[SessionStatus | str] | None = None,
+    ) -> SessionPage[Session]:
         """The user's sessions, newest first, optionally filtered by metadata and status.
 
         The result is one page; ``for`` over it for every
         session across all pages (``limit`` is then the page size).
         """
-        return cast("SessionPage[Session]", _runtime.resolve(self._loop, self._async.list_sessions(offset, limit, metadata_filter, status_filter)))
+        return cast(
+            "SessionPage[Session]",
+            _runtime.resolve(
+                self._loop, self._async.list_sessions(offset, limit, metadata_filter, status_filter)
+            ),
+        )
 
     def get_last_n_messages(self, n: int) -> UserMessageList:
         """The user's ``n`` (1-100) most recent messages across all sessions, oldest first.
@@ -201,40 +305,96 @@ class User:
         """
         return self._loop.call(functools.partial(self._async.get_last_n_messages, n))
 
-    def list_memories(self, offset: int = 0, limit: int = 20, categories: Sequence[str] | None = None, session_id_filter: Sequence[str] | None = None, session_metadata_filter: Mapping[str, Any] | None = None, include_previous_versions: bool = True, include_connected_memories: bool = True) -> MemoryPage[Memory]:
+    def list_memories(
+        self,
+        offset: int = 0,
+        limit: int = 20,
+        categories: Sequence[str] | None = None,
+        session_id_filter: Sequence[str] | None = None,
+        session_metadata_filter: Mapping[str, Any] | None = None,
+        include_previous_versions: bool = True,
+        include_connected_memories: bool = True,
+    ) -> MemoryPage[Memory]:
         """The user's memories, newest first; filters combine with AND.
 
         The result is one page; ``for`` over it for every
         memory across all pages (``limit``, 1-200, is then the page size).
         """
-        return cast("MemoryPage[Memory]", _runtime.resolve(self._loop, self._async.list_memories(offset, limit, categories, session_id_filter, session_metadata_filter, include_previous_versions, include_connected_memories)))
+        return cast(
+            "MemoryPage[Memory]",
+            _runtime.resolve(
+                self._loop,
+                self._async.list_memories(
+                    offset,
+                    limit,
+                    categories,
+                    session_id_filter,
+                    session_metadata_filter,
+                    include_previous_versions,
+                    include_connected_memories,
+                ),
+            ),
+        )
 
-    def get_memory(self, memory_id: str, include_previous_versions: bool = True, include_connected_memories: bool = True) -> Memory:
+    def get_memory(
+        self,
+        memory_id: str,
+        include_previous_versions: bool = True,
+        include_connected_memories: bool = True,
+    ) -> Memory:
         """One memory, with its version history and connected memories unless switched off."""
-        return self._loop.call(functools.partial(self._async.get_memory, memory_id, include_previous_versions, include_connected_memories))
+        return self._loop.call(
+            functools.partial(
+                self._async.get_memory,
+                memory_id,
+                include_previous_versions,
+                include_connected_memories,
+            )
+        )
 
     def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
         """Delete one version of a memory, or with ``delete_previous_versions`` it and all before it."""
-        self._loop.call(functools.partial(self._async.delete_memory, memory_id, delete_previous_versions))
+        self._loop.call(
+            functools.partial(self._async.delete_memory, memory_id, delete_previous_versions)
+        )
 
-    def list_merge_conflicts(self, offset: int = 0, limit: int = 10, status: MergeConflictStatus | str | None = None, sort_by: Literal['created_at', 'resolved_at'] = 'created_at', sort_order: Literal['asc', 'desc'] = 'desc') -> MergeConflictPage[MergeConflict]:
+    def list_merge_conflicts(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        status: MergeConflictStatus | str | None = None,
+        sort_by: Literal["created_at", "resolved_at"] = "created_at",
+        sort_order: Literal["asc", "desc"] = "desc",
+    ) -> MergeConflictPage[MergeConflict]:
         """The user's merge conflicts, optionally of one status, sorted as asked.
 
         The result is one page; ``for`` over it for every
         conflict across all pages (``limit`` is then the page size).
         """
-        return cast("MergeConflictPage[MergeConflict]", _runtime.resolve(self._loop, self._async.list_merge_conflicts(offset, limit, status, sort_by, sort_order)))
+        return cast(
+            "MergeConflictPage[MergeConflict]",
+            _runtime.resolve(
+                self._loop,
+                self._async.list_merge_conflicts(offset, limit, status, sort_by, sort_order),
+            ),
+        )
 
     def get_merge_conflict(self, conflict_id: str) -> MergeConflict:
         """One merge conflict."""
-        return cast("MergeConflict", _runtime.wrap(self._loop, self._loop.call(functools.partial(self._async.get_merge_conflict, conflict_id))))
+        return cast(
+            "MergeConflict",
+            _runtime.wrap(
+                self._loop,
+                self._loop.call(functools.partial(self._async.get_merge_conflict, conflict_id)),
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""
         return self._async.to_dict()
 
     def __repr__(self) -> str:
-        return repr(self._async).replace('AsyncUser', 'User', 1)
+        return repr(self._async).replace("AsyncUser", "User", 1)
 
 
 class Session:
@@ -318,9 +478,24 @@ class Session:
         The result is one page; ``for`` over it for every
         message across all pages (``limit``, 1-500, is then the page size).
         """
-        return cast("MessagePage[Message]", _runtime.resolve(self._loop, self._async.get_messages(offset, limit)))
+        return cast(
+            "MessagePage[Message]",
+            _runtime.resolve(self._loop, self._async.get_messages(offset, limit)),
+        )
 
-    def get_context(self, recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED, min_top_k: int = 15, max_top_k: int = 50, memories_threshold: float = 0.6, summaries_threshold: float = 0.5, last_n_messages: int | None = None, last_n_summaries: int | None = None, timezone: str | None = None, include_system_prompt: bool = True, include_metadata_ids: bool = False) -> Context:
+    def get_context(
+        self,
+        recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED,
+        min_top_k: int = 15,
+        max_top_k: int = 50,
+        memories_threshold: float = 0.6,
+        summaries_threshold: float = 0.5,
+        last_n_messages: int | None = None,
+        last_n_summaries: int | None = None,
+        timezone: str | None = None,
+        include_system_prompt: bool = True,
+        include_metadata_ids: bool = False,
+    ) -> Context:
         """The context to give the assistant before it answers.
 
         ``min_top_k``/``max_top_k`` (5-50 / 10-100) bound the memories recalled,
@@ -330,22 +505,62 @@ class Session:
         the service's system prompt, ``include_metadata_ids`` reports the
         contributing memory and session IDs.
         """
-        return self._loop.call(functools.partial(self._async.get_context, recall_strategy, min_top_k, max_top_k, memories_threshold, summaries_threshold, last_n_messages, last_n_summaries, timezone, include_system_prompt, include_metadata_ids))
+        return self._loop.call(
+            functools.partial(
+                self._async.get_context,
+                recall_strategy,
+                min_top_k,
+                max_top_k,
+                memories_threshold,
+                summaries_threshold,
+                last_n_messages,
+                last_n_summaries,
+                timezone,
+                include_system_prompt,
+                include_metadata_ids,
+            )
+        )
 
-    def get_context_stream(self, recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED, min_top_k: int = 15, max_top_k: int = 50, memories_threshold: float = 0.6, summaries_threshold: float = 0.5, last_n_messages: int | None = None, last_n_summaries: int | None = None, timezone: str | None = None, include_system_prompt: bool = True, include_metadata_ids: bool = False) -> Iterator[Context]:
+    def get_context_stream(
+        self,
+        recall_strategy: RecallStrategy | str = RecallStrategy.BALANCED,
+        min_top_k: int = 15,
+        max_top_k: int = 50,
+        memories_threshold: float = 0.6,
+        summaries_threshold: float = 0.5,
+        last_n_messages: int | None = None,
+        last_n_summaries: int | None = None,
+        timezone: str | None = None,
+        include_system_prompt: bool = True,
+        include_metadata_ids: bool = False,
+    ) -> _runtime.ContextStream:
         """Like :meth:`get_context`, streamed: progress events, then the final context.
 
         Iterate it with ``for``; each event arrives as soon as the server
         sends it. Breaking out of the loop drops the connection at once.
         """
-        return _runtime.iterate(self._loop, self._async.get_context_stream(recall_strategy, min_top_k, max_top_k, memories_threshold, summaries_threshold, last_n_messages, last_n_summaries, timezone, include_system_prompt, include_metadata_ids))
+        return _runtime.ContextStream(
+            self._loop,
+            self._async.get_context_stream(
+                recall_strategy,
+                min_top_k,
+                max_top_k,
+                memories_threshold,
+                summaries_threshold,
+                last_n_messages,
+                last_n_summaries,
+                timezone,
+                include_system_prompt,
+                include_metadata_ids,
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The session as plain JSON-ready data."""
         return self._async.to_dict()
 
     def __repr__(self) -> str:
-        return repr(self._async).replace('AsyncSession', 'Session', 1)
+        return repr(self._async).replace("AsyncSession", "Session", 1)
 
 
 class MergeConflict:
@@ -435,7 +650,7 @@ class MergeConflict:
         return self._async.to_dict()
 
     def __repr__(self) -> str:
-        return repr(self._async).replace('AsyncMergeConflict', 'MergeConflict', 1)
+        return repr(self._async).replace("AsyncMergeConflict", "MergeConflict", 1)
 
 
 _runtime.register(AsyncUser, User)

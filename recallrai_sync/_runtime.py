@@ -26,16 +26,18 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
 from recallrai import exceptions
+from recallrai._context import ContextStream as AsyncContextStream
+from recallrai._models import Context
 from recallrai._pagination import Page, PageSource
 
-__all__ = ["LoopThread", "iterate", "register", "wrap"]
+__all__ = ["ContextStream", "LoopThread", "iterate", "register", "wrap"]
 
 T = TypeVar("T")
 
@@ -352,7 +354,7 @@ def resolve(loop: LoopThread, awaitable: Awaitable[Any]) -> Any:
     return wrap(loop, loop.call(_await, awaitable))
 
 
-def iterate(loop: LoopThread, iterator: AsyncIterator[Any]) -> Iterator[Any]:
+def iterate(loop: LoopThread, iterator: AsyncIterator[Any]) -> Generator[Any, None, None]:
     """Drive an async iterator from the loop thread.
 
     Iterators with an ``_anext_batch`` method (``ContextStream``) hand over
@@ -399,3 +401,56 @@ def _one_item(iterator: AsyncIterator[Any]) -> Callable[[], Awaitable[tuple[list
         return [await iterator.__anext__()], True
 
     return anext_batch
+
+
+class ContextStream:
+    """The events of a streamed context request, as they arrive: an iterator and a context manager.
+
+    The request is sent when the first event is asked for. The final event is
+    the last one yielded; a final event carrying ``error_message`` raises
+    :class:`~recallrai.exceptions.StreamError`, as does a stream that ends
+    without a final event. Leaving the ``for`` loop early, ``close()`` or
+    leaving a ``with`` block drops the connection at once::
+
+        with session.get_context_stream() as stream:
+            for event in stream:
+                ...  # progress events, then the final context
+
+    To wait only for the final context, ``stream.get_final_context()``.
+    """
+
+    __slots__ = ("_async", "_events")
+
+    def __init__(self, loop: LoopThread, stream: AsyncContextStream) -> None:
+        self._async = stream
+        self._events: Generator[Context, None, None] = iterate(loop, stream)
+
+    def __iter__(self) -> Iterator[Context]:
+        # The generator itself: a ``for`` loop pays nothing for this wrapper.
+        return self._events
+
+    def __next__(self) -> Context:
+        return next(self._events)
+
+    def get_final_context(self) -> Context:
+        """Consume the rest of the stream and return its final context.
+
+        It raises exactly what iterating would (``StreamError`` for a final
+        event carrying an error or a stream that ends without one, timeouts,
+        transport errors). Called after the stream was iterated to its end, it
+        returns the final context again; after the stream was closed early, it
+        raises ``StreamError``.
+        """
+        for _ in self._events:
+            pass
+        return self._async._final_context()
+
+    def close(self) -> None:
+        """Stop the stream and release its connection. Idempotent."""
+        self._events.close()
+
+    def __enter__(self) -> ContextStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
