@@ -19,6 +19,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck", "generate"]
 
 PACKAGES = ["recallrai", "recallrai_sync"]
+# One ruff for linting and for formatting the generated facade (the dev extra pins the same).
+RUFF = "ruff==0.17.6"
 ROOT = Path(__file__).resolve().parent
 EMULATOR_START_TIMEOUT = 30.0
 
@@ -33,7 +35,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    session.install("ruff")
+    session.install(RUFF)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -48,7 +50,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate the sync facade; with ``-- --check`` fail instead if it is stale."""
-    session.install("-e", ".", "ruff")  # the generator formats its output with ruff
+    session.install("-e", ".", RUFF)  # the generator formats its output with ruff
     session.run("python", "-m", "recallrai_sync._codegen", *session.posargs)
 
 
