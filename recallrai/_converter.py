@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import cattrs
 
-from .exceptions import MalformedResponseError
+from .exceptions import MalformedResponseError, ValidationError
 
 __all__ = [
     "converter",
@@ -23,6 +23,7 @@ __all__ = [
     "parse_datetime",
     "require_identity",
     "structure",
+    "structure_input",
     "with_aliases",
 ]
 
@@ -135,18 +136,35 @@ _hooks: dict[Any, Callable[[Any, Any], Any]] = {}
 """Structure hooks by target type: every response is structured, so skip cattrs' dispatch."""
 
 
+def _problems(error: Exception) -> str:
+    if isinstance(error, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(error))
+    return str(error)
+
+
+def _structure(data: Any, cls: type[T]) -> T:
+    hook = _hooks.get(cls)
+    if hook is None:
+        hook = _hooks[cls] = converter.get_structure_hook(cls)
+    return hook(data, cls)  # type: ignore[no-any-return]
+
+
 def structure(data: Any, cls: type[T], what: str) -> T:
     """Structure wire data into ``cls``; a mismatch is a :class:`MalformedResponseError`."""
     try:
-        hook = _hooks.get(cls)
-        if hook is None:
-            hook = _hooks[cls] = converter.get_structure_hook(cls)
-        return hook(data, cls)  # type: ignore[no-any-return]
+        return _structure(data, cls)
     except Exception as error:  # cattrs raises many kinds; all mean "the body is malformed"
-        if isinstance(error, cattrs.BaseValidationError):
-            problems = "; ".join(cattrs.transform_error(error))
-        else:
-            problems = str(error)
+        problems = _problems(error)
         raise MalformedResponseError(
             f"Malformed {what} in the server's answer: {problems}"
         ) from None
+
+
+def structure_input(data: Any, cls: type[T], what: str) -> T:
+    """Structure caller-provided data (``Model.from_dict``) into ``cls`` with the same rules
+    as answers; a mismatch is the caller's: a :class:`ValidationError`."""
+    try:
+        return _structure(data, cls)
+    except Exception as error:
+        problems = _problems(error)
+        raise ValidationError(f"Invalid {what} data: {problems}") from None

@@ -3,18 +3,27 @@
 Values are frozen, slotted attrs classes; the converter in ``_converter`` maps
 wire JSON onto them. Enumerations are ``str`` enums, so ``SessionStatus.PENDING
 == "pending"`` and callers may pass plain strings wherever an enum is expected.
+
+Forward compatibility (issue 12): a value the service sends that this SDK does
+not know yet (a new role, status, strategy...) does not fail the answer. It is
+kept as a *pseudo-member* of its enum (see :class:`_OpenEnum`) that carries the
+raw value, compares equal to that string and round-trips through ``to_dict()``.
+Unknown fields of an answer are ignored. Caller input stays strict:
+``require_enum`` only accepts real members (``_validation``).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import json
+import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
-from ._converter import converter, format_datetime
+from ._converter import converter, format_datetime, structure_input
 
 __all__ = [
     "ClarifyingQuestion",
@@ -38,7 +47,54 @@ __all__ = [
 ]
 
 
-class SessionStatus(str, enum.Enum):
+_MAX_UNKNOWN_PER_ENUM = 256
+"""Distinct unknown values cached per enum; past that each lookup makes a fresh pseudo-member
+(still equal to its value), so a hostile server cannot grow the cache without bound."""
+
+_unknown_members: dict[tuple[type[enum.Enum], str], Any] = {}
+_unknown_counts: dict[type[enum.Enum], int] = {}
+_unknown_lock = threading.Lock()
+
+
+class _OpenEnum(str, enum.Enum):
+    """A ``str`` enum that also holds values the SDK does not know yet.
+
+    ``SessionStatus("archived")`` is not an error but a pseudo-member: an instance
+    of ``SessionStatus`` whose ``value`` is ``"archived"`` and ``name`` is
+    ``"ARCHIVED"``, equal to the string ``"archived"``, and the same object every
+    time that value is looked up. It is not among the enum's members (iteration,
+    ``len``, ``__members__`` only list the real ones). Non-string values still
+    raise ``ValueError``.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if type(value) is not str:
+            return None
+        key = (cls, value)
+        member = _unknown_members.get(key)
+        if member is not None:
+            return member
+        with _unknown_lock:
+            member = _unknown_members.get(key)
+            if member is not None:
+                return member
+            member = str.__new__(cls, value)
+            member._name_ = value.upper()
+            member._value_ = value
+            count = _unknown_counts.get(cls, 0)
+            if count < _MAX_UNKNOWN_PER_ENUM:
+                _unknown_counts[cls] = count + 1
+                _unknown_members[key] = member
+            return member
+
+    @property
+    def is_known(self) -> bool:
+        """Whether this is one of the enum's real members (not a value sent by a newer service)."""
+        return type(self).__members__.get(self._name_) is self
+
+
+class SessionStatus(_OpenEnum):
     """Lifecycle of a session: open, being processed into memories, done or failed."""
 
     PENDING = "pending"
@@ -48,14 +104,14 @@ class SessionStatus(str, enum.Enum):
     INSUFFICIENT_BALANCE = "insufficient_balance"
 
 
-class MessageRole(str, enum.Enum):
+class MessageRole(_OpenEnum):
     """Who said a message."""
 
     USER = "user"
     ASSISTANT = "assistant"
 
 
-class RecallStrategy(str, enum.Enum):
+class RecallStrategy(_OpenEnum):
     """How the service recalls memories for a context request."""
 
     LOW_LATENCY = "low_latency"
@@ -64,14 +120,14 @@ class RecallStrategy(str, enum.Enum):
     AUTO = "auto"
 
 
-class DateRangeFilterType(str, enum.Enum):
+class DateRangeFilterType(_OpenEnum):
     """Which date a context's date-range filter applied to."""
 
     EVENT_DATE = "event_date"
     CREATED_AT = "created_at"
 
 
-class MergeConflictStatus(str, enum.Enum):
+class MergeConflictStatus(_OpenEnum):
     """Lifecycle of a merge conflict (upper case on the wire)."""
 
     PENDING = "PENDING"
@@ -82,6 +138,7 @@ class MergeConflictStatus(str, enum.Enum):
 
 
 def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    # Any string is accepted: an unknown one becomes a pseudo-member (``_OpenEnum``).
     if not isinstance(value, str):
         raise TypeError(f"expected a {cls.__name__} value, got {type(value).__name__}")
     return cls(value)
@@ -92,8 +149,12 @@ for _enum in (SessionStatus, MessageRole, RecallStrategy, DateRangeFilterType, M
     converter.register_structure_hook(_enum, _structure_enum)
 
 
+V = TypeVar("V", bound="_Value")
+
+
 class _Value:
-    """Mixin: ``to_dict()`` as plain JSON-ready data with the SDK's field names."""
+    """Mixin: ``to_dict()``/``to_json()`` as plain JSON-ready data with the SDK's field
+    names, and ``from_dict()``, their inverse."""
 
     __slots__ = ()
 
@@ -103,6 +164,21 @@ class _Value:
             field.name: _plain(getattr(self, field.name))
             for field in attrs.fields(type(self))  # type: ignore[arg-type]
         }
+
+    def to_json(self) -> str:
+        """``to_dict()`` as compact JSON text (UTF-8 characters kept as they are)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls: type[V], data: Mapping[str, Any]) -> V:
+        """The value ``to_dict()`` produced ``data`` from: ``X.from_dict(x.to_dict()) == x``.
+
+        Read with the same rules as the service's answers (unknown keys ignored,
+        unknown enum values kept, datetimes in ISO 8601). As ``data`` comes from
+        the caller, a dict that does not describe a ``cls`` raises
+        :class:`~recallrai.exceptions.ValidationError` (not ``MalformedResponseError``).
+        """
+        return structure_input(data, cls, cls.__name__)
 
 
 def _plain(value: Any) -> Any:

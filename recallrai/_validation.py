@@ -120,14 +120,21 @@ E = TypeVar("E", bound=enum.Enum)
 
 
 def require_enum(value: object, cls: type[E], name: str) -> E:
-    """The member of ``cls`` given as a member or as its wire value."""
-    if isinstance(value, cls):
-        return value
-    try:
-        return cls(value)
-    except ValueError:
-        valid = ", ".join(repr(member.value) for member in cls)
-        raise ValidationError(f"{name} must be one of {valid}, got {value!r}") from None
+    """The member of ``cls`` given as a member or as its wire value.
+
+    Only the real members count: the response enums also hold values the SDK
+    does not know (pseudo-members, ``_models._OpenEnum``), but a caller may not
+    send them, neither as a string nor as such a pseudo-member.
+    """
+    for member in cls:
+        if value is member:
+            return member
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
+        for member in cls:
+            if member.value == value:
+                return member
+    valid = ", ".join(repr(member.value) for member in cls)
+    raise ValidationError(f"{name} must be one of {valid}, got {value!r}")
 
 
 def require_float(value: object, name: str, low: float, high: float) -> float:
