@@ -4,7 +4,7 @@ Values are frozen, slotted attrs classes; the converter in ``_converter`` maps
 wire JSON onto them. Enumerations are ``str`` enums, so ``SessionStatus.PENDING
 == "pending"`` and callers may pass plain strings wherever an enum is expected.
 
-Forward compatibility (issue 12): a value the service sends that this SDK does
+Forward compatibility: a value the service sends that this SDK does
 not know yet (a new role, status, strategy...) does not fail the answer. It is
 kept as a *pseudo-member* of its enum (see :class:`_OpenEnum`) that carries the
 raw value, compares equal to that string and round-trips through ``to_dict()``.
