@@ -40,11 +40,18 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+# Users run pyright too; the [nodejs] extra brings node from PyPI (no npm download).
+PYRIGHT = "pyright[nodejs]==1.1.414"
+USER_CODE = "tests/typing/user_code.py"
+
+
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the SDK and its facade."""
-    session.install("-e", ".[dev]")
+    """mypy --strict over the SDK and its facade; mypy and pyright --strict over user-style code."""
+    session.install("-e", ".[dev]", PYRIGHT)
     session.run("mypy", "--strict", *(arg for pkg in PACKAGES for arg in ("-p", pkg)))
+    session.run("mypy", "--strict", USER_CODE)
+    session.run("pyright", "--pythonpath", f"{session.bin}/python", USER_CODE)
 
 
 @nox.session

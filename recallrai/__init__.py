@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import exceptions
 from ._client import DEFAULT_BASE_URL, AsyncRecallrAI
 from ._context import ContextStream
+from ._hooks import EventHooks, RequestEvent, ResponseEvent, configure_logging_from_env
 from ._merge_conflicts import AsyncMergeConflict
 from ._models import (
     ClarifyingQuestion,
@@ -41,6 +42,7 @@ from ._pagination import (
     SessionPage,
     UserPage,
 )
+from ._raw import APIResponse, WithRawResponse
 from ._sentinel import NOT_LOADED, NotLoaded
 from ._sessions import AsyncSession
 from ._transport import AiohttpTransport, HttpxTransport, Transport
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "NOT_LOADED",
+    "APIResponse",
     "AiohttpTransport",
     "AsyncMergeConflict",
     "AsyncPager",
@@ -67,6 +70,7 @@ __all__ = [
     "ContextStream",
     "DateRangeFilter",
     "DateRangeFilterType",
+    "EventHooks",
     "HttpxTransport",
     "Memory",
     "MemoryPage",
@@ -83,6 +87,8 @@ __all__ = [
     "Page",
     "RecallStrategy",
     "RecallrAI",
+    "RequestEvent",
+    "ResponseEvent",
     "Session",
     "SessionPage",
     "SessionStatus",
@@ -91,9 +97,12 @@ __all__ = [
     "UserMessage",
     "UserMessageList",
     "UserPage",
+    "WithRawResponse",
     "__version__",
     "exceptions",
 ]
+
+configure_logging_from_env()  # RECALLRAI_LOG=info|debug
 
 _SYNC_NAMES = {"MergeConflict", "RecallrAI", "Session", "User"}
 # The official package's submodules, which its ``import recallrai`` loads: here, on first use.

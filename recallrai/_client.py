@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -10,9 +11,11 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 from ._context import SystemPromptCache
 from ._encoding import api_path
 from ._errors import ErrorContext
+from ._hooks import EventHooks, check_event_hooks
 from ._network import check_base_url, resolve_network, warn_if_cleartext
 from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, paginate
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, Pipeline
+from ._raw import WithRawResponse
 from ._transport import AiohttpTransport, HttpxTransport, Transport
 from ._users import AsyncUser, user_from_wire
 from ._validation import (
@@ -21,7 +24,9 @@ from ._validation import (
     require_int,
     require_json_object,
     require_page,
+    require_retries,
     require_text,
+    require_timeout,
 )
 from .exceptions import ValidationError
 
@@ -109,6 +114,13 @@ class AsyncRecallrAI:
     A plain ``http://`` base URL to a host other than loopback warns
     (:class:`~recallrai.exceptions.InsecureTransportWarning`).
 
+    Every method also takes ``timeout=``, ``max_retries=`` and ``extra_headers=``
+    for that one call; :meth:`with_options` changes them for everything obtained
+    through the client it returns. ``event_hooks={"request": [...], "response":
+    [...]}`` sees every attempt (:class:`~recallrai.RequestEvent`,
+    :class:`~recallrai.ResponseEvent`); the ``recallrai`` logger writes one INFO
+    line per attempt (``RECALLRAI_LOG=info|debug``).
+
     ``timeout`` bounds each attempt as a whole (connect, headers and body) and the
     wait for each event of a stream; a call ends within about ``(max_retries + 1) *
     timeout`` plus backoff. An answer, or a stream line, over ``max_response_bytes``
@@ -128,20 +140,15 @@ class AsyncRecallrAI:
         proxy: str | None = None,
         verify: VerifyOption = True,
         trust_env: bool = True,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         api_key = _credential(api_key, "api_key", "API key")
         project_id = _credential(project_id, "project_id", "project ID")
         base_url = check_base_url(
             base_url or os.environ.get("RECALLRAI_BASE_URL") or DEFAULT_BASE_URL
         )
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not 0 < timeout < float("inf")
-        ):
-            raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        timeout = require_timeout(timeout)
+        require_retries(max_retries)
         require_int(max_response_bytes, "max_response_bytes", 1024)
         transport_ = _make_transport(transport)
         _configure_network(transport_, base_url, proxy=proxy, verify=verify, trust_env=trust_env)
@@ -150,11 +157,13 @@ class AsyncRecallrAI:
             api_key=_Secret(api_key),
             project_id=project_id,
             base_url=base_url,
-            timeout=float(timeout),
+            timeout=timeout,
             max_retries=max_retries,
             transport=transport_,
             max_response_bytes=max_response_bytes,
+            event_hooks=check_event_hooks(event_hooks),
         )
+        self._owns_pool = True
         self._project_id = project_id
         self._prompts = SystemPromptCache(self._pipeline)
 
@@ -180,9 +189,34 @@ class AsyncRecallrAI:
         self._prompts.forget_inflight()
         return self._pipeline.transport.forget_pool()
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncRecallrAI:
+        """This client with other defaults, over the same connection pool.
+
+        Users, sessions, conflicts, pages and streams obtained through it keep
+        these options. ``extra_headers`` are added to every request (they cannot
+        replace the API key or project ID). The pool stays this client's: closing
+        the derived client does nothing, closing this one closes both.
+        """
+        derived = copy.copy(self)
+        derived._pipeline = self._pipeline.derive(timeout, max_retries, extra_headers)
+        derived._owns_pool = False
+        return derived
+
+    @property
+    def with_raw_response(self) -> WithRawResponse[AsyncRecallrAI]:
+        """This client's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return WithRawResponse(self)
+
     async def close(self) -> None:
-        """Close the connection pool. Idempotent."""
-        await self._pipeline.transport.aclose()
+        """Close the connection pool. Idempotent; does nothing on a client from ``with_options``."""
+        if self._owns_pool:
+            await self._pipeline.transport.aclose()
 
     async def __aenter__(self) -> AsyncRecallrAI:
         return self
@@ -202,6 +236,10 @@ class AsyncRecallrAI:
         user_id: str,
         metadata: Mapping[str, Any] | None = None,
         merge_conflict_enabled: bool | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncUser:
         """Create a user; ``merge_conflict_enabled=None`` inherits the project setting."""
         body = {
@@ -211,7 +249,8 @@ class AsyncRecallrAI:
                 merge_conflict_enabled, "merge_conflict_enabled"
             ),
         }
-        data = await self._pipeline.request(
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "POST",
             api_path("users"),
             body=body,
@@ -221,11 +260,21 @@ class AsyncRecallrAI:
         record = user_from_wire(data, user_id)
         return AsyncUser(self._pipeline, self._prompts, record.custom_user_id, record)
 
-    async def get_user(self, user_id: str, *, validate: bool = True) -> AsyncUser:
+    async def get_user(
+        self,
+        user_id: str,
+        *,
+        validate: bool = True,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncUser:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
         user = AsyncUser(self._pipeline, self._prompts, require_id(user_id, "user_id"))
         if validate:
-            await user.refresh()
+            await user.refresh(
+                timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+            )
         return user
 
     def list_users(
@@ -235,6 +284,9 @@ class AsyncRecallrAI:
         metadata_filter: Mapping[str, Any] | None = None,
         *,
         partial_user_id: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPager[UserPage[AsyncUser], AsyncUser]:
         """List users, newest first.
 
@@ -254,9 +306,10 @@ class AsyncRecallrAI:
             None if partial_user_id is None else require_text(partial_user_id, "partial_user_id")
         )
         pipeline, prompts = self._pipeline, self._prompts
+        call = pipeline.per_call(timeout, max_retries, extra_headers)
 
         async def fetch(start: int) -> tuple[list[AsyncUser], int, bool]:
-            data = await pipeline.request(
+            data = await call.request(
                 "GET",
                 api_path("users"),
                 params=(

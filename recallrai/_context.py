@@ -27,6 +27,7 @@ from ._encoding import api_path
 from ._errors import error_from_failure
 from ._models import Context, RecallStrategy
 from ._pipeline import Pipeline
+from ._raw import locate_malformed
 from ._transport import StreamResponse, TransportFailure
 from ._validation import require_bool, require_enum, require_float, require_int, require_text
 
@@ -250,7 +251,7 @@ class ContextStream:
             raise StopAsyncIteration
         try:
             if self._response is None:
-                self._response, self._prompts = await self._open_stream()
+                await self._open()
             try:
                 async with deadline(self._timeout):
                     event = await self._next_event()
@@ -273,6 +274,15 @@ class ContextStream:
             self._final = self._query.with_prompt(event, self._prompts)
             return self._final
         return event
+
+    async def _open(self) -> None:
+        """Send the request (``with_raw_response`` opens a stream before it is iterated)."""
+        if self._response is None and not self._finished:
+            try:
+                self._response, self._prompts = await self._open_stream()
+            except BaseException:
+                await self.aclose()
+                raise
 
     async def get_final_context(self) -> Context:
         """Consume the rest of the stream and return its final context.
@@ -329,8 +339,10 @@ class ContextStream:
                 try:
                     data = json.loads(payload)
                 except (ValueError, RecursionError):
-                    raise exc.MalformedResponseError(
-                        f"{self._what}: an event is not JSON: {payload[:200]!r}"
+                    raise locate_malformed(
+                        exc.MalformedResponseError(
+                            f"{self._what}: an event is not JSON: {payload[:200]!r}"
+                        )
                     ) from None
                 return parse_context(data)
             try:

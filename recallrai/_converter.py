@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import cattrs
 
+from ._raw import locate_malformed
 from .exceptions import MalformedResponseError, ValidationError
 
 __all__ = [
@@ -127,8 +128,10 @@ def with_aliases(data: Any, aliases: Mapping[str, str]) -> Any:
 def require_identity(actual: str, expected: str | None, what: str) -> None:
     """An answer must describe the object that was asked for, not another one."""
     if expected is not None and actual != expected:
-        raise MalformedResponseError(
-            f"The server answered with {what} {actual!r} where {what} {expected!r} was asked for"
+        raise locate_malformed(
+            MalformedResponseError(
+                f"The server answered with {what} {actual!r} where {what} {expected!r} was asked for"
+            )
         )
 
 
@@ -155,8 +158,8 @@ def structure(data: Any, cls: type[T], what: str) -> T:
         return _structure(data, cls)
     except Exception as error:  # cattrs raises many kinds; all mean "the body is malformed"
         problems = _problems(error)
-        raise MalformedResponseError(
-            f"Malformed {what} in the server's answer: {problems}"
+        raise locate_malformed(
+            MalformedResponseError(f"Malformed {what} in the server's answer: {problems}")
         ) from None
 
 

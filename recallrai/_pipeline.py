@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from . import exceptions as exc
@@ -19,7 +22,10 @@ from ._errors import (
     error_from_response,
     parse_retry_after,
 )
+from ._hooks import RequestEvent, ResponseEvent, log_attempt, redact_headers, run_hooks
+from ._raw import Exchange, capture, last_answer
 from ._transport import RawResponse, StreamResponse, Transport, TransportFailure, read_capped
+from ._validation import require_headers, require_retries, require_timeout
 from ._version import __version__
 
 __all__ = ["Pipeline"]
@@ -49,6 +55,11 @@ class Pipeline:
     headers), and an answer over ``max_response_bytes`` fails without being
     read further. A call therefore ends within about
     ``(max_retries + 1) * timeout`` plus the backoff waits.
+
+    Options: :meth:`derive` makes a pipeline with another timeout, retry count or
+    extra headers over the same transport (``with_options`` and per-call options).
+    Observers: every attempt is logged on the ``recallrai`` logger and passed to
+    the event hooks; the last attempt of a call is recorded for raw responses.
     """
 
     def __init__(
@@ -61,12 +72,14 @@ class Pipeline:
         max_retries: int,
         transport: Transport,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        event_hooks: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None,
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_response_bytes = max_response_bytes
         self.transport = transport
+        self.event_hooks = event_hooks
         self._headers = {
             "X-Recallr-Api-Key": api_key,
             "X-Recallr-Project-Id": project_id,
@@ -79,6 +92,35 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline(base_url={self.base_url!r})"
+
+    def derive(
+        self,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Pipeline:
+        """This pipeline with the given options changed, over the same transport (pool)."""
+        derived = copy.copy(self)
+        if timeout is not None:
+            derived.timeout = require_timeout(timeout)
+        if max_retries is not None:
+            derived.max_retries = require_retries(max_retries)
+        if extra_headers is not None:
+            extra = require_headers(extra_headers, "extra_headers")
+            derived._headers = _merged(self._headers, extra)
+            derived._stream_headers = _merged(self._stream_headers, extra)
+        return derived
+
+    def per_call(
+        self,
+        timeout: float | None,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Pipeline:
+        """The pipeline for one call: this one unless the call passed options."""
+        if timeout is None and max_retries is None and extra_headers is None:
+            return self
+        return self.derive(timeout, max_retries, extra_headers)
 
     def _url(self, path: str, params: Iterable[tuple[str, object]] | None) -> str:
         query = encode_query(params) if params is not None else ""
@@ -110,6 +152,19 @@ class Pipeline:
                 f"no complete answer within {self.timeout:g} s", sent=True, timed_out=True
             ) from None
 
+    def _retry_delay(self, attempt: int, idempotent: bool, outcome: Any) -> float | None:
+        """How long to wait before retrying after ``outcome`` (a failure or a response), or None."""
+        if attempt >= self.max_retries:
+            return None
+        if isinstance(outcome, TransportFailure):
+            return self._backoff(attempt, None) if not outcome.sent or idempotent else None
+        status = outcome.status
+        if status == 429 or (status >= 500 and idempotent):
+            retry_after = parse_retry_after(outcome.headers)
+            if retry_after is None or retry_after <= MAX_RETRY_AFTER:
+                return self._backoff(attempt, retry_after)
+        return None
+
     async def _exchange(
         self, method: str, url: str, path: str, body: bytes | None, *, stream: bool
     ) -> Any:
@@ -117,32 +172,67 @@ class Pipeline:
         idempotent = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
+            observed = self.event_hooks is not None or logger.isEnabledFor(logging.INFO)
+            event = (
+                self._request_event(method, url, path, body, attempt, stream) if observed else None
+            )
+            if event is not None and self.event_hooks is not None:
+                await run_hooks(self.event_hooks[0], event)
+            started = time.perf_counter()
             try:
-                response: Any = await self._attempt(method, url, body, stream=stream)
+                outcome: Any = await self._attempt(method, url, body, stream=stream)
             except TransportFailure as failure:
-                if attempt < self.max_retries and (not failure.sent or idempotent):
-                    delay = self._backoff(attempt, None)
-                    logger.info(
-                        "%s %s failed (%s); retrying in %.2f s", method, path, failure, delay
+                outcome = failure
+            delay = self._retry_delay(attempt, idempotent, outcome)
+            if event is not None:
+                await self._observe(event, outcome, started, delay)
+            if delay is None:
+                if isinstance(outcome, TransportFailure):
+                    error = _located(error_from_failure(outcome, f"{method} {path}"), method, path)
+                    error.__context__ = outcome  # kept for debugging, not shown as a cause
+                    raise error from None
+                recording = capture.get()
+                if recording is not None:
+                    elapsed = timedelta(seconds=time.perf_counter() - started)
+                    recording.append(
+                        Exchange(method, url, outcome.status, outcome.headers, elapsed, attempt + 1)
                     )
-                    attempt += 1
-                    await self.sleep(delay)
-                    continue
-                raise error_from_failure(failure, f"{method} {path}") from None
-            status = response.status
-            if (status == 429 or (status >= 500 and idempotent)) and attempt < self.max_retries:
-                retry_after = parse_retry_after(response.headers)
-                if retry_after is None or retry_after <= MAX_RETRY_AFTER:
-                    delay = self._backoff(attempt, retry_after)
-                    logger.info(
-                        "%s %s answered %d; retrying in %.2f s", method, path, status, delay
-                    )
-                    if stream:
-                        await response.aclose()
-                    attempt += 1
-                    await self.sleep(delay)
-                    continue
-            return response
+                return outcome
+            if stream and not isinstance(outcome, TransportFailure):
+                await outcome.aclose()
+            attempt += 1
+            await self.sleep(delay)
+
+    def _request_event(
+        self, method: str, url: str, path: str, body: bytes | None, attempt: int, stream: bool
+    ) -> RequestEvent:
+        return RequestEvent(
+            method=method,
+            url=url,
+            path=path,
+            headers=redact_headers(self._stream_headers if stream else self._headers),
+            attempt=attempt + 1,
+            max_attempts=self.max_retries + 1,
+            body_size=len(body) if body else 0,
+        )
+
+    async def _observe(
+        self, event: RequestEvent, outcome: Any, started: float, delay: float | None
+    ) -> None:
+        """Log one finished attempt and pass it to the response hooks."""
+        failed = isinstance(outcome, TransportFailure)
+        finished = ResponseEvent(
+            request=event,
+            status_code=None if failed else outcome.status,
+            headers={} if failed else outcome.headers,
+            elapsed=timedelta(seconds=time.perf_counter() - started),
+            error=str(outcome) if failed else None,
+            retry_in=delay,
+        )
+        if logger.isEnabledFor(logging.INFO):
+            log_attempt(finished)
+        if self.event_hooks is not None:
+            await run_hooks(self.event_hooks[1], finished)
 
     async def request(
         self,
@@ -160,20 +250,23 @@ class Pipeline:
         response: RawResponse = await self._exchange(method, url, path, data, stream=False)
         status = response.status
         if status == expect:
+            last_answer.set((method, path, response.headers))
             if status == 204:
                 return None
             try:
                 return json.loads(response.body)
             except (ValueError, RecursionError):
-                raise exc.MalformedResponseError(
+                error: exc.RecallrAIError = exc.MalformedResponseError(
                     f"{method} {path} answered {status} with a body that is not JSON: {response.body[:200]!r}",
                     http_status=status,
-                ) from None
-        if 200 <= status < 300:
-            raise exc.MalformedResponseError(
+                )
+        elif 200 <= status < 300:
+            error = exc.MalformedResponseError(
                 f"{method} {path} answered {status}, expected {expect}", http_status=status
             )
-        raise error_from_response(status, response.headers, response.body, context)
+        else:
+            error = error_from_response(status, response.headers, response.body, context)
+        raise _located(error, method, path, response.headers)
 
     async def open_stream(
         self,
@@ -186,6 +279,7 @@ class Pipeline:
         url = self._url(path, params)
         stream: StreamResponse = await self._exchange("GET", url, path, None, stream=True)
         if stream.status == 200:
+            last_answer.set(("GET", path, stream.headers))
             return stream
         try:
             async with deadline(self.timeout):
@@ -194,4 +288,22 @@ class Pipeline:
             body = b""
         finally:
             await stream.aclose()
-        raise error_from_response(stream.status, stream.headers, body, context)
+        error = error_from_response(stream.status, stream.headers, body, context)
+        raise _located(error, "GET", path, stream.headers)
+
+
+def _merged(headers: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with ``extra`` added; an extra header replaces one of the same name in any case."""
+    replaced = {name.lower() for name in extra}
+    return {
+        **{name: value for name, value in headers.items() if name.lower() not in replaced},
+        **extra,
+    }
+
+
+def _located(
+    error: exc.RecallrAIError, method: str, path: str, headers: Mapping[str, str] | None = None
+) -> exc.RecallrAIError:
+    """``error`` told which request it comes from and, if there was one, the answer's headers."""
+    error.method, error.path, error.headers = method, path, headers
+    return error

@@ -13,11 +13,14 @@ __all__ = [
     "require_bool",
     "require_enum",
     "require_float",
+    "require_headers",
     "require_id",
     "require_int",
     "require_json_object",
     "require_page",
+    "require_retries",
     "require_text",
+    "require_timeout",
 ]
 
 
@@ -146,3 +149,53 @@ def require_float(value: object, name: str, low: float, high: float) -> float:
             f"{name} must be between {low} and {high}, got {_shown_number(value)}"
         )
     return value
+
+
+def require_timeout(value: object, name: str = "timeout") -> float:
+    """A positive, finite number of seconds."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
+        raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def require_retries(value: object, name: str = "max_retries") -> int:
+    """A retry count: an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{name} must be an integer >= 0, got {value!r}")
+    return value
+
+
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+_CREDENTIAL_HEADERS = frozenset({"x-recallr-api-key", "x-recallr-project-id"})
+
+
+def require_headers(value: object, name: str) -> dict[str, str]:
+    """Extra request headers: valid names and single-line values, never the client's credentials.
+
+    The API key and project ID headers are refused so that no option can swap
+    the credentials a client was built with; make another client for those.
+    """
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{name} must be a mapping of header names to values")
+    headers: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or not set(key) <= _TOKEN_CHARS:
+            raise ValidationError(f"{name} has an invalid header name: {str(key)[:100]!r}")
+        if key.lower() in _CREDENTIAL_HEADERS:
+            raise ValidationError(
+                f"{name} cannot set {key}: a client's credentials are fixed when it is built"
+            )
+        if not isinstance(item, str) or not (item.isascii() and item.isprintable()):
+            raise ValidationError(
+                f"{name}[{key!r}] must be a single-line ASCII string, not {type(item).__name__}"
+                if not isinstance(item, str)
+                else f"{name}[{key!r}] has control or non-ASCII characters"
+            )
+        headers[key] = item
+    return headers

@@ -48,6 +48,7 @@ MIRRORS: dict[type[Any], str] = {
 ITERATORS = {"ContextStream": "_runtime.ContextStream"}
 NAME_MAP = {cls.__name__: name for cls, name in MIRRORS.items()}
 NAME_MAP["AsyncIterator"] = "Iterator"
+NAME_MAP["WithRawResponse"] = "_runtime.WithRawResponse"
 DUNDERS = {"__aenter__": "__enter__", "__aexit__": "__exit__", "__repr__": "__repr__"}
 SKIPPED = {"__init__", "__aenter__", "__aexit__", "close", "__eq__", "__hash__"}
 
@@ -221,6 +222,8 @@ def _method(name: str, function: Callable[..., Any], imports: _Imports) -> str:
         body = f"return {ITERATORS[returns]}(self._loop, {target}({call_args}))"
     elif returns.startswith("AsyncIterator["):
         body = f"return _runtime.iterate(self._loop, {target}({call_args}))"
+    elif _mentions_mirror(returns):  # with_options: the async client, wrapped
+        body = f'return cast("{sync_returns}", _runtime.wrap(self._loop, {target}({call_args})))'
     else:
         body = f"return {target}({call_args})" if returns != "None" else f"{target}({call_args})"
     sync_name = DUNDERS.get(name, name)
@@ -238,7 +241,7 @@ def _property(name: str, prop: property, imports: _Imports) -> str:
     imports.add_annotation(returns, getter)
     value = f"self._async.{name}"
     if _mentions_mirror(returns):
-        value = f"_runtime.wrap(self._loop, {value})"
+        value = f'cast("{sync_annotation(returns)}", _runtime.wrap(self._loop, {value}))'
     return (
         "    @property\n"
         f"    def {name}(self) -> {sync_annotation(returns)}:\n"
@@ -260,11 +263,20 @@ def _client_class(cls: type[Any], sync_name: str, imports: _Imports) -> str:
         + "        self._loop = _runtime.LoopThread(\n"
         + "            self._async.close, self._async._forget_pool\n"
         + "        )\n\n"
+        + "    @classmethod\n"
+        + f"    def _wrap(cls, loop: _runtime.LoopThread, async_client: {cls.__name__}) -> {sync_name}:\n"
+        + '        """A blocking client over ``async_client`` on ``loop`` (``with_options``)."""\n'
+        + "        client = object.__new__(cls)\n"
+        + "        client._async = async_client\n"
+        + "        client._loop = loop\n"
+        + "        return client\n\n"
         + "    def close(self) -> None:\n"
         + '        """Close the connection pool and stop the background event loop. Idempotent.\n\n'
         + "        Calls still running in other threads raise ``ConnectionError``, as do later calls.\n"
+        + "        A client from ``with_options`` shares the pool: closing it does nothing.\n"
         + '        """\n'
-        + "        self._loop.close()\n\n"
+        + "        if self._async._owns_pool:\n"
+        + "            self._loop.close()\n\n"
         + f"    def __enter__(self) -> {sync_name}:\n"
         + "        return self\n\n"
         + "    def __exit__(self, *exc_info: object) -> None:\n"
@@ -313,10 +325,10 @@ def generate() -> str:
                 else:
                     members.append(_method(name, member, imports))
         classes.append(text + "\n".join(members))
+    # The client is made from an async one by ``_wrap`` (its constructor starts a new loop).
     registrations = "".join(
-        f"_runtime.register({cls.__name__}, {name})\n"
+        f"_runtime.register({cls.__name__}, {name}{'._wrap' if cls is AsyncRecallrAI else ''})\n"
         for cls, name in MIRRORS.items()
-        if cls is not AsyncRecallrAI
     )
     imports.by_module.setdefault("recallrai", set()).update(cls.__name__ for cls in MIRRORS)
     imports.by_module.setdefault("typing", set()).add("cast")

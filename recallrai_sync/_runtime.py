@@ -23,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -36,8 +37,10 @@ from recallrai import exceptions
 from recallrai._context import ContextStream as AsyncContextStream
 from recallrai._models import Context
 from recallrai._pagination import Page, PageSource
+from recallrai._raw import APIResponse
+from recallrai._raw import WithRawResponse as AsyncWithRawResponse
 
-__all__ = ["ContextStream", "LoopThread", "iterate", "register", "wrap"]
+__all__ = ["ContextStream", "LoopThread", "WithRawResponse", "iterate", "register", "wrap"]
 
 T = TypeVar("T")
 
@@ -454,3 +457,31 @@ class ContextStream:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+register(AsyncContextStream, ContextStream)
+
+
+class WithRawResponse(Generic[T]):
+    """The methods of a blocking object, each returning an :class:`~recallrai.APIResponse`.
+
+    ``parse()`` gives what the method itself returns (a ``User``, a page...).
+    """
+
+    __slots__ = ("_loop", "_view")
+
+    def __init__(self, loop: LoopThread, view: AsyncWithRawResponse[Any]) -> None:
+        self._loop = loop
+        self._view = view
+
+    def __getattr__(self, name: str) -> Callable[..., APIResponse[Any]]:
+        method = getattr(self._view, name)
+
+        def call(*args: Any, **kwargs: Any) -> APIResponse[Any]:
+            response: APIResponse[Any] = self._loop.call(functools.partial(method, *args, **kwargs))
+            return response._replace_parsed(wrap(self._loop, response.parse()))
+
+        return call
+
+
+register(AsyncWithRawResponse, WithRawResponse)

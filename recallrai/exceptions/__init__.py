@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "MergeConflictMissingAnswersError",
     "MergeConflictNotFoundError",
     "NetworkError",
+    "NotLoadedError",
     "RateLimitError",
     "RecallrAIError",
     "ResponseTooLargeError",
@@ -56,7 +58,15 @@ class RecallrAIError(Exception):
     ``message`` is a human-readable explanation, ``http_status`` the HTTP status
     that caused it (``None`` when no response was involved) and ``detail`` the
     server's ``detail`` member as it was sent (string, list or object).
+
+    Errors of a request also carry its ``method`` and percent-encoded ``path``, and
+    errors of an answer its ``headers`` (case-insensitive); each is ``None``
+    where it does not apply (an error raised before anything was sent).
     """
+
+    method: str | None = None
+    path: str | None = None
+    headers: Mapping[str, str] | None = None
 
     def __init__(
         self,
@@ -104,6 +114,14 @@ class AuthenticationError(RecallrAIError):
         detail: Any = None,
     ) -> None:
         super().__init__(message, http_status, detail=detail)
+
+
+class NotLoadedError(RecallrAIError):
+    """A field of a reference made with ``validate=False`` was read before ``refresh()``.
+
+    Such a reference knows only its ID; reading any other field raises this
+    rather than returning a placeholder, so loaded objects keep their real types.
+    """
 
 
 class MalformedResponseError(RecallrAIError):

@@ -13,7 +13,6 @@ import attrs
 import pytest
 
 from recallrai import (
-    NOT_LOADED,
     AsyncRecallrAI,
     AsyncSession,
     AsyncUser,
@@ -103,7 +102,7 @@ async def test_async_session_lifecycle(
     assert session.status is SessionStatus.PENDING
     assert session.metadata == {"channel": "chat"}
     assert session.user_id == "alice"
-    assert session.created_at != NOT_LOADED and session.created_at.tzinfo == timezone.utc  # type: ignore[union-attr]
+    assert session.is_loaded and session.created_at.tzinfo == timezone.utc
 
     texts = ["I love sushi.", "Noted!", "My favourite city is Kyoto.", "Lovely.", "Bye"]
     for index, text in enumerate(texts):

@@ -10,7 +10,7 @@ from datetime import timezone
 
 import pytest
 
-from recallrai import NOT_LOADED, AsyncRecallrAI, RecallrAI, exceptions
+from recallrai import AsyncRecallrAI, RecallrAI, exceptions
 from recallrai.emulator import Emulator
 from recallrai.exceptions import (
     UserAlreadyExistsError,
@@ -30,7 +30,7 @@ async def test_async_user_lifecycle(async_client: AsyncRecallrAI) -> None:
     assert user.user_id == "alice_123"
     assert user.metadata == {"plan": "premium", "n": [1, 2.5]}
     assert user.merge_conflict_enabled is None
-    assert user.created_at != NOT_LOADED and user.created_at.tzinfo == timezone.utc  # type: ignore[union-attr]
+    assert user.is_loaded and user.created_at.tzinfo == timezone.utc
 
     fetched = await async_client.get_user("alice_123")
     assert fetched == user
@@ -77,9 +77,11 @@ async def test_get_user_without_validation_sends_nothing(
     ref = await async_client.get_user("dave", validate=False)
     assert len(recallrai_emulator.requests) == before
     assert ref.user_id == "dave"
-    assert ref.metadata is NOT_LOADED and ref.created_at is NOT_LOADED
+    assert not ref.is_loaded
+    with pytest.raises(exceptions.NotLoadedError):
+        ref.created_at  # noqa: B018 - reading it is the test
     await ref.refresh()
-    assert ref.metadata == {"k": "v"}
+    assert ref.is_loaded and ref.metadata == {"k": "v"}
 
     ghost = await async_client.get_user("ghost", validate=False)
     with pytest.raises(UserNotFoundError):

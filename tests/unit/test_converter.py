@@ -12,7 +12,8 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recallrai import NOT_LOADED, AsyncRecallrAI, AsyncUser
+from recallrai import AsyncRecallrAI, AsyncUser
+from recallrai.exceptions import NotLoadedError
 from recallrai import exceptions as exc
 from recallrai._converter import format_datetime, parse_datetime
 from recallrai._users import user_from_wire
@@ -272,11 +273,11 @@ async def test_to_dict_of_an_unloaded_user(api, new_client):
     async with new_client() as client:
         user = await client.get_user("bob", validate=False)
     assert user.to_dict() == {"user_id": "bob"}
-    assert user.metadata is NOT_LOADED
-    assert user.merge_conflict_enabled is NOT_LOADED
-    assert user.created_at is NOT_LOADED
-    assert user.last_active_at is NOT_LOADED
-    assert not user.metadata
+    assert not user.is_loaded
+    assert repr(user) == "AsyncUser(user_id='bob', <not loaded>)"
+    for field in ("metadata", "merge_conflict_enabled", "created_at", "last_active_at"):
+        with pytest.raises(NotLoadedError, match="'bob' was referenced with validate=False"):
+            getattr(user, field)
 
 
 @pytest.mark.anyio
