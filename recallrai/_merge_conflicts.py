@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from ._models import (
     _plain,
 )
 from ._pipeline import Pipeline
+from ._raw import WithRawResponse
 from .exceptions import MergeConflictAlreadyResolvedError, ValidationError
 
 if TYPE_CHECKING:
@@ -91,6 +92,11 @@ class AsyncMergeConflict:
         self._record = record
 
     @property
+    def with_raw_response(self) -> WithRawResponse[AsyncMergeConflict]:
+        """This conflict's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return WithRawResponse(self)
+
+    @property
     def conflict_id(self) -> str:
         """The conflict's ID (``id`` on the wire)."""
         return self._record.id
@@ -148,14 +154,28 @@ class AsyncMergeConflict:
     def _path(self, *tail: str) -> str:
         return api_path("users", self._user.user_id, "merge-conflicts", self.conflict_id, *tail)
 
-    async def refresh(self) -> None:
+    async def refresh(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Reload the conflict from the server."""
-        data = await self._pipeline.request(
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "GET", self._path(), context=ErrorContext("conflict", self._user.user_id)
         )
         self._record = conflict_from_wire(data, self.conflict_id)
 
-    async def resolve(self, answers: Sequence[MergeConflictAnswer]) -> None:
+    async def resolve(
+        self,
+        answers: Sequence[MergeConflictAnswer],
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Answer every clarifying question; the conflict then moves towards ``RESOLVED``.
 
         A conflict already known to be resolved or failed is refused without a request.
@@ -164,10 +184,12 @@ class AsyncMergeConflict:
             raise MergeConflictAlreadyResolvedError(
                 f"Merge conflict {self.conflict_id} is already {self._record.status.value.lower()}"
             )
-        data = await self._pipeline.request(
+        body = _answer_body(answers)
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "POST",
             self._path("resolve"),
-            body=_answer_body(answers),
+            body=body,
             context=ErrorContext("conflict", self._user.user_id, "resolve"),
         )
         self._record = conflict_from_wire(data, self.conflict_id)

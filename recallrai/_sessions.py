@@ -15,10 +15,10 @@ from ._errors import ErrorContext
 from ._models import Context, Message, MessageRole, RecallStrategy, SessionStatus
 from ._pagination import MAX_MESSAGE_PAGE_SIZE, AsyncPager, MessagePage, page_fields, paginate
 from ._pipeline import Pipeline
-from ._sentinel import NOT_LOADED, NotLoaded
+from ._raw import WithRawResponse
 from ._transport import StreamResponse
 from ._validation import require_enum, require_json_object, require_page, require_text
-from .exceptions import ValidationError
+from .exceptions import NotLoadedError, ValidationError
 
 if TYPE_CHECKING:
     from ._users import AsyncUser
@@ -66,8 +66,9 @@ def require_created_at(value: object) -> str:
 class AsyncSession:
     """A conversation of a user: messages go in, memories and context come out.
 
-    Fields read as :data:`~recallrai.NOT_LOADED` when the session was referenced
-    with ``get_session(..., validate=False)`` and not refreshed since.
+    A reference from ``get_session(..., validate=False)`` knows only its ID until
+    ``refresh()``: reading another field raises
+    :class:`~recallrai.exceptions.NotLoadedError` (``is_loaded`` tells).
     """
 
     __slots__ = ("_pipeline", "_prompts", "_record", "_session_id", "_user")
@@ -97,29 +98,47 @@ class AsyncSession:
         return self._user.user_id
 
     @property
-    def status(self) -> SessionStatus | NotLoaded:
+    def with_raw_response(self) -> WithRawResponse[AsyncSession]:
+        """This session's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return WithRawResponse(self)
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the fields are known: ``False`` for a ``validate=False`` reference until ``refresh()``."""
+        return self._record is not None
+
+    def _loaded(self) -> SessionRecord:
+        if self._record is None:
+            raise NotLoadedError(
+                f"Session {self._session_id!r} was referenced with validate=False: "
+                "call refresh() before reading its fields"
+            )
+        return self._record
+
+    @property
+    def status(self) -> SessionStatus:
         """Where the session is in its lifecycle, as of the last fetch."""
-        return self._record.status if self._record else NOT_LOADED
+        return self._loaded().status
 
     @property
-    def created_at(self) -> datetime | NotLoaded:
+    def created_at(self) -> datetime:
         """When the session was created (UTC)."""
-        return self._record.created_at if self._record else NOT_LOADED
+        return self._loaded().created_at
 
     @property
-    def metadata(self) -> dict[str, Any] | NotLoaded:
+    def metadata(self) -> dict[str, Any]:
         """Free-form session metadata."""
-        return self._record.metadata if self._record else NOT_LOADED
+        return self._loaded().metadata
 
     @property
-    def processed_at(self) -> datetime | NotLoaded | None:
+    def processed_at(self) -> datetime | None:
         """When the session was processed into memories (UTC), if it was and the server said."""
-        return self._record.processed_at if self._record else NOT_LOADED
+        return self._loaded().processed_at
 
     @property
-    def auto_process_after_seconds(self) -> int | NotLoaded | None:
+    def auto_process_after_seconds(self) -> int | None:
         """Idle seconds after which the service processes the session; ``None`` if off or unsaid."""
-        return self._record.auto_process_after_seconds if self._record else NOT_LOADED
+        return self._loaded().auto_process_after_seconds
 
     def _path(self, *tail: str) -> str:
         return api_path("users", self._user.user_id, "sessions", self._session_id, *tail)
@@ -131,48 +150,90 @@ class AsyncSession:
         self._record = record
         self._session_id = record.session_id
 
-    async def refresh(self) -> None:
+    async def refresh(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Reload the session's fields (status included) from the server."""
-        data = await self._pipeline.request("GET", self._path(), context=self._context())
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request("GET", self._path(), context=self._context())
         self._adopt(session_from_wire(data, self._session_id))
 
-    async def update(self, new_metadata: Mapping[str, Any] | None = None) -> None:
+    async def update(
+        self,
+        new_metadata: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Replace the session's metadata (``None`` leaves it as it is)."""
         body = {
             "new_metadata": None
             if new_metadata is None
             else require_json_object(new_metadata, "new_metadata")
         }
-        data = await self._pipeline.request("PUT", self._path(), body=body, context=self._context())
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request("PUT", self._path(), body=body, context=self._context())
         self._adopt(session_from_wire(data, self._session_id))
 
-    async def delete(self) -> None:
+    async def delete(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete the session with its messages and every memory and conflict derived from it."""
-        await self._pipeline.request("DELETE", self._path(), expect=204, context=self._context())
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        await call.request("DELETE", self._path(), expect=204, context=self._context())
 
-    async def add_message(self, role: MessageRole | str, content: str) -> None:
+    async def add_message(
+        self,
+        role: MessageRole | str,
+        content: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Add a message; only a ``pending`` session accepts messages."""
         body = {
             "message": require_text(content, "content"),
             "role": require_enum(role, MessageRole, "role"),
         }
-        await self._pipeline.request(
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        await call.request(
             "POST",
             self._path("add-message"),
             body=body,
             context=self._context("session_state"),
         )
 
-    async def process(self) -> None:
+    async def process(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Ask the service to turn the session into memories now (it then stops taking messages)."""
-        await self._pipeline.request(
-            "POST", self._path("process"), context=self._context("session_state")
-        )
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        await call.request("POST", self._path("process"), context=self._context("session_state"))
         if self._record is not None:
             self._record = attrs.evolve(self._record, status=SessionStatus.PROCESSING)
 
     def get_messages(
-        self, offset: int = 0, limit: int = 50
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPager[MessagePage[Message], Message]:
         """The session's messages, oldest first.
 
@@ -180,10 +241,11 @@ class AsyncSession:
         message across all pages (``limit``, 1-500, is then the page size).
         """
         offset, limit = require_page(offset, limit, MAX_MESSAGE_PAGE_SIZE)
-        pipeline, path, context = self._pipeline, self._path("messages"), self._context()
+        path, context = self._path("messages"), self._context()
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
 
         async def fetch(start: int) -> tuple[list[Message], int, bool]:
-            data = await pipeline.request(
+            data = await call.request(
                 "GET", path, params=(("offset", start), ("limit", limit)), context=context
             )
             items, total, has_more = page_fields(data, "messages")
@@ -203,6 +265,10 @@ class AsyncSession:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Context:
         """The context to give the assistant before it answers.
 
@@ -211,7 +277,8 @@ class AsyncSession:
         (1-100) and ``last_n_summaries`` (1-20) add recent conversation,
         ``timezone`` (IANA name) renders dates, ``include_system_prompt`` prepends
         the service's system prompt, ``include_metadata_ids`` reports the
-        contributing memory and session IDs.
+        contributing memory and session IDs. ``timeout``, ``max_retries`` and
+        ``extra_headers`` apply to this call (not to the client's cached system-prompt fetch).
         """
         query = ContextQuery.build(
             recall_strategy,
@@ -225,12 +292,13 @@ class AsyncSession:
             include_system_prompt,
             include_metadata_ids,
         )
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
         prompts = (
             await self._prompts.for_request(query.recall_strategy)
             if query.include_system_prompt
             else {}
         )
-        data = await self._pipeline.request(
+        data = await call.request(
             "GET", self._path("context"), params=query.params(stream=False), context=self._context()
         )
         return query.with_prompt(parse_context(data), prompts)
@@ -247,11 +315,16 @@ class AsyncSession:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ContextStream:
         """Like :meth:`get_context`, streamed: progress events, then the final context.
 
         Iterate it with ``async for``; each event arrives as soon as the server
         sends it. Breaking out of the loop drops the connection at once.
+        ``timeout`` also bounds the wait for each event.
         """
         query = ContextQuery.build(
             recall_strategy,
@@ -266,6 +339,7 @@ class AsyncSession:
             include_metadata_ids,
         )
         path, context = self._path("context"), self._context()
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
 
         async def open_stream() -> tuple[StreamResponse, dict[RecallStrategy, str]]:
             prompts = (
@@ -273,7 +347,7 @@ class AsyncSession:
                 if query.include_system_prompt
                 else {}
             )
-            response = await self._pipeline.open_stream(
+            response = await call.open_stream(
                 path, params=query.params(stream=True), context=context
             )
             return response, prompts
@@ -282,8 +356,8 @@ class AsyncSession:
             open_stream,
             query,
             f"GET {path} (stream)",
-            timeout=self._pipeline.timeout,
-            max_line_bytes=self._pipeline.max_response_bytes,
+            timeout=call.timeout,
+            max_line_bytes=call.max_response_bytes,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,11 +378,11 @@ class AsyncSession:
         }
 
     def __repr__(self) -> str:
-        status = self.status.value if isinstance(self.status, SessionStatus) else self.status
-        return (
-            f"{type(self).__name__}(session_id={self.session_id!r}, user_id={self.user_id!r}, "
-            f"status={status!r}, metadata={self.metadata!r})"
-        )
+        head = f"{type(self).__name__}(session_id={self._session_id!r}, user_id={self.user_id!r}"
+        record = self._record
+        if record is None:
+            return f"{head}, <not loaded>)"
+        return f"{head}, status={record.status.value!r}, metadata={record.metadata!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AsyncSession):

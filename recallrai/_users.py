@@ -25,7 +25,7 @@ from ._pagination import (
     paginate,
 )
 from ._pipeline import Pipeline
-from ._sentinel import NOT_LOADED, NotLoaded
+from ._raw import WithRawResponse
 from ._sessions import (
     MIN_AUTO_PROCESS_SECONDS,
     AsyncSession,
@@ -40,7 +40,7 @@ from ._validation import (
     require_json_object,
     require_page,
 )
-from .exceptions import ValidationError
+from .exceptions import NotLoadedError, ValidationError
 
 __all__ = ["AsyncUser", "UserRecord", "user_from_wire"]
 
@@ -86,8 +86,9 @@ def user_from_wire(data: Any, expected_id: str | None = None) -> UserRecord:
 class AsyncUser:
     """A RecallrAI user, bound to the client that fetched it.
 
-    Fields read as :data:`~recallrai.NOT_LOADED` when the user was referenced
-    with ``get_user(..., validate=False)`` and not refreshed since.
+    A reference from ``get_user(..., validate=False)`` knows only its ID until
+    ``refresh()``: reading another field raises
+    :class:`~recallrai.exceptions.NotLoadedError` (``is_loaded`` tells).
     """
 
     __slots__ = ("_pipeline", "_prompts", "_record", "_user_id")
@@ -110,24 +111,42 @@ class AsyncUser:
         return self._user_id
 
     @property
-    def metadata(self) -> dict[str, Any] | NotLoaded:
+    def with_raw_response(self) -> WithRawResponse[AsyncUser]:
+        """This user's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return WithRawResponse(self)
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the fields are known: ``False`` for a ``validate=False`` reference until ``refresh()``."""
+        return self._record is not None
+
+    def _loaded(self) -> UserRecord:
+        if self._record is None:
+            raise NotLoadedError(
+                f"User {self._user_id!r} was referenced with validate=False: "
+                "call refresh() before reading its fields"
+            )
+        return self._record
+
+    @property
+    def metadata(self) -> dict[str, Any]:
         """Free-form metadata."""
-        return self._record.metadata if self._record else NOT_LOADED
+        return self._loaded().metadata
 
     @property
-    def merge_conflict_enabled(self) -> bool | NotLoaded | None:
+    def merge_conflict_enabled(self) -> bool | None:
         """Per-user override: ``True``/``False``, or ``None`` to inherit the project setting."""
-        return self._record.merge_conflict_enabled if self._record else NOT_LOADED
+        return self._loaded().merge_conflict_enabled
 
     @property
-    def created_at(self) -> datetime | NotLoaded:
+    def created_at(self) -> datetime:
         """When the user was created (UTC)."""
-        return self._record.created_at if self._record else NOT_LOADED
+        return self._loaded().created_at
 
     @property
-    def last_active_at(self) -> datetime | NotLoaded:
+    def last_active_at(self) -> datetime:
         """When the user was last active (UTC)."""
-        return self._record.last_active_at if self._record else NOT_LOADED
+        return self._loaded().last_active_at
 
     def _adopt(self, record: UserRecord) -> None:
         self._record = record
@@ -136,11 +155,16 @@ class AsyncUser:
     def _context(self) -> ErrorContext:
         return ErrorContext("user", self._user_id)
 
-    async def refresh(self) -> None:
+    async def refresh(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Reload every field from the server."""
-        data = await self._pipeline.request(
-            "GET", api_path("users", self._user_id), context=self._context()
-        )
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request("GET", api_path("users", self._user_id), context=self._context())
         self._adopt(user_from_wire(data, self._user_id))
 
     async def update(
@@ -148,6 +172,10 @@ class AsyncUser:
         new_metadata: Mapping[str, Any] | None = None,
         new_user_id: str | None = None,
         merge_conflict_enabled: bool | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         """Replace metadata, rename, or set the merge-conflict override; this object follows the change.
 
@@ -164,14 +192,22 @@ class AsyncUser:
             ),
         }
         context = ErrorContext("user", self._user_id, user_exists_on_409=True)
-        data = await self._pipeline.request(
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "PUT", api_path("users", self._user_id), body=body, context=context
         )
         self._adopt(user_from_wire(data, renamed or self._user_id))
 
-    async def delete(self) -> None:
+    async def delete(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete the user with all their sessions, memories and merge conflicts."""
-        await self._pipeline.request(
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        await call.request(
             "DELETE", api_path("users", self._user_id), expect=204, context=self._context()
         )
 
@@ -182,6 +218,10 @@ class AsyncUser:
         auto_process_after_seconds: int = 600,
         metadata: Mapping[str, Any] | None = None,
         custom_created_at_utc: datetime | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncSession:
         """Open a session; the service processes it by itself after that many idle seconds (>= 600).
 
@@ -196,7 +236,8 @@ class AsyncUser:
             if custom_created_at_utc is None
             else require_created_at(custom_created_at_utc),
         }
-        data = await self._pipeline.request(
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "POST",
             api_path("users", self._user_id, "sessions"),
             body=body,
@@ -206,13 +247,25 @@ class AsyncUser:
         record = session_from_wire(data)
         return AsyncSession(self._pipeline, self._prompts, self, record.session_id, record)
 
-    async def get_session(self, session_id: str, *, validate: bool = True) -> AsyncSession:
+    async def get_session(
+        self,
+        session_id: str,
+        *,
+        validate: bool = True,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncSession:
         """Fetch a session; with ``validate=False`` return a reference without a request."""
         session = AsyncSession(
             self._pipeline, self._prompts, self, require_id(session_id, "session_id")
         )
         if validate:
-            await session.refresh()
+            await session.refresh(
+                timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+            )
+        else:  # nothing is sent, but bad options still raise
+            self._pipeline.per_call(timeout, max_retries, extra_headers)
         return session
 
     def list_sessions(
@@ -221,6 +274,10 @@ class AsyncUser:
         limit: int = 10,
         metadata_filter: Mapping[str, Any] | None = None,
         status_filter: Sequence[SessionStatus | str] | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPager[SessionPage[AsyncSession], AsyncSession]:
         """The user's sessions, newest first, optionally filtered by metadata and status.
 
@@ -239,6 +296,7 @@ class AsyncUser:
             require_enum(status, SessionStatus, "status_filter") for status in (status_filter or ())
         ]
         path, context = api_path("users", self._user_id, "sessions"), self._context()
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
 
         async def fetch(start: int) -> tuple[list[AsyncSession], int, bool]:
             params = (
@@ -247,7 +305,7 @@ class AsyncUser:
                 ("metadata_filter", filter_),
                 ("status_filter", statuses),
             )
-            data = await self._pipeline.request("GET", path, params=params, context=context)
+            data = await call.request("GET", path, params=params, context=context)
             items, total, has_more = page_fields(data, "sessions")
             records = [session_from_wire(item) for item in items]
             sessions = [
@@ -257,15 +315,24 @@ class AsyncUser:
 
         return paginate(SessionPage, offset, limit, fetch)
 
-    async def get_last_n_messages(self, n: int) -> UserMessageList:
+    async def get_last_n_messages(
+        self,
+        n: int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> UserMessageList:
         """The user's ``n`` (1-100) most recent messages across all sessions, oldest first.
 
         The result is a list, and also has ``.messages`` (the same list).
         """
-        data = await self._pipeline.request(
+        limit = require_int(n, "n", 1, 100)
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "GET",
             api_path("users", self._user_id, "messages"),
-            params=(("limit", require_int(n, "n", 1, 100)),),
+            params=(("limit", limit),),
             context=self._context(),
         )
         messages = data.get("messages") if isinstance(data, dict) else None
@@ -282,6 +349,10 @@ class AsyncUser:
         session_metadata_filter: Mapping[str, Any] | None = None,
         include_previous_versions: bool = True,
         include_connected_memories: bool = True,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPager[MemoryPage[Memory], Memory]:
         """The user's memories, newest first; filters combine with AND.
 
@@ -300,6 +371,7 @@ class AsyncUser:
         connected = bool(require_bool(include_connected_memories, "include_connected_memories"))
         path = api_path("users", self._user_id, "memories")
         context = ErrorContext("user", self._user_id, "categories")
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
 
         async def fetch(start: int) -> tuple[list[Memory], int, bool]:
             params = (
@@ -311,7 +383,7 @@ class AsyncUser:
                 ("session_id_filter", session_ids),
                 ("session_metadata_filter", filter_),
             )
-            data = await self._pipeline.request("GET", path, params=params, context=context)
+            data = await call.request("GET", path, params=params, context=context)
             items, total, has_more = page_fields(data, "items")
             return structure(items, list[Memory], "memories"), total, has_more
 
@@ -322,6 +394,10 @@ class AsyncUser:
         memory_id: str,
         include_previous_versions: bool = True,
         include_connected_memories: bool = True,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Memory:
         """One memory, with its version history and connected memories unless switched off."""
         params = (
@@ -334,9 +410,11 @@ class AsyncUser:
                 bool(require_bool(include_connected_memories, "include_connected_memories")),
             ),
         )
-        data = await self._pipeline.request(
+        path = api_path("users", self._user_id, "memory", require_id(memory_id, "memory_id"))
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "GET",
-            api_path("users", self._user_id, "memory", require_id(memory_id, "memory_id")),
+            path,
             params=params,
             context=ErrorContext("memory", self._user_id),
         )
@@ -344,12 +422,22 @@ class AsyncUser:
         require_identity(memory.memory_id, memory_id, "memory")
         return memory
 
-    async def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
+    async def delete_memory(
+        self,
+        memory_id: str,
+        delete_previous_versions: bool = False,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete one version of a memory, or with ``delete_previous_versions`` it and all before it."""
         flag = bool(require_bool(delete_previous_versions, "delete_previous_versions"))
-        await self._pipeline.request(
+        path = api_path("users", self._user_id, "memory", require_id(memory_id, "memory_id"))
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        await call.request(
             "DELETE",
-            api_path("users", self._user_id, "memory", require_id(memory_id, "memory_id")),
+            path,
             params=(("delete_previous_versions", flag),),
             expect=204,
             context=ErrorContext("memory", self._user_id),
@@ -364,6 +452,10 @@ class AsyncUser:
         status: MergeConflictStatus | str | None = None,
         sort_by: Literal["created_at", "resolved_at"] = "created_at",
         sort_order: Literal["asc", "desc"] = "desc",
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncPager[MergeConflictPage[AsyncMergeConflict], AsyncMergeConflict]:
         """The user's merge conflicts, optionally of one status, sorted as asked.
 
@@ -377,6 +469,7 @@ class AsyncUser:
         if sort_order not in ("asc", "desc"):
             raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
         path, context = api_path("users", self._user_id, "merge-conflicts"), self._context()
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
 
         async def fetch(start: int) -> tuple[list[AsyncMergeConflict], int, bool]:
             params = (
@@ -386,20 +479,29 @@ class AsyncUser:
                 ("sort_order", sort_order),
                 ("status", wanted),
             )
-            data = await self._pipeline.request("GET", path, params=params, context=context)
+            data = await call.request("GET", path, params=params, context=context)
             items, total, has_more = page_fields(data, "conflicts")
             records = [conflict_from_wire(item) for item in items]
             return [AsyncMergeConflict(self._pipeline, self, r) for r in records], total, has_more
 
         return paginate(MergeConflictPage, offset, limit, fetch)
 
-    async def get_merge_conflict(self, conflict_id: str) -> AsyncMergeConflict:
+    async def get_merge_conflict(
+        self,
+        conflict_id: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncMergeConflict:
         """One merge conflict."""
-        data = await self._pipeline.request(
+        path = api_path(
+            "users", self._user_id, "merge-conflicts", require_id(conflict_id, "conflict_id")
+        )
+        call = self._pipeline.per_call(timeout, max_retries, extra_headers)
+        data = await call.request(
             "GET",
-            api_path(
-                "users", self._user_id, "merge-conflicts", require_id(conflict_id, "conflict_id")
-            ),
+            path,
             context=ErrorContext("conflict", self._user_id),
         )
         return AsyncMergeConflict(self._pipeline, self, conflict_from_wire(data, conflict_id))
@@ -418,10 +520,13 @@ class AsyncUser:
         }
 
     def __repr__(self) -> str:
+        record = self._record
+        if record is None:
+            return f"{type(self).__name__}(user_id={self._user_id!r}, <not loaded>)"
         return (
-            f"{type(self).__name__}(user_id={self.user_id!r}, metadata={self.metadata!r}, "
-            f"merge_conflict_enabled={self.merge_conflict_enabled!r}, "
-            f"created_at={self.created_at!r}, last_active_at={self.last_active_at!r})"
+            f"{type(self).__name__}(user_id={self._user_id!r}, metadata={record.metadata!r}, "
+            f"merge_conflict_enabled={record.merge_conflict_enabled!r}, "
+            f"created_at={record.created_at!r}, last_active_at={record.last_active_at!r})"
         )
 
     def __eq__(self, other: object) -> bool:
