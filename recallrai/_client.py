@@ -271,6 +271,7 @@ class AsyncRecallrAI:
     ) -> AsyncUser:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
         user = AsyncUser(self._pipeline, self._prompts, require_id(user_id, "user_id"))
+        self._pipeline.per_call(timeout, max_retries, extra_headers)  # bad options raise here too
         if validate:
             await user.refresh(
                 timeout=timeout, max_retries=max_retries, extra_headers=extra_headers

@@ -17,6 +17,7 @@ from recallrai import (
     ClarifyingQuestion,
     ConflictingMemory,
     Context,
+    EventHooks,
     Memory,
     MemoryPage,
     MergeConflictAnswer,
@@ -26,7 +27,6 @@ from recallrai import (
     MessagePage,
     MessageRole,
     NewMemory,
-    NotLoaded,
     RecallStrategy,
     SessionPage,
     SessionStatus,
@@ -54,6 +54,13 @@ class RecallrAI:
     A plain ``http://`` base URL to a host other than loopback warns
     (:class:`~recallrai.exceptions.InsecureTransportWarning`).
 
+    Every method also takes ``timeout=``, ``max_retries=`` and ``extra_headers=``
+    for that one call; :meth:`with_options` changes them for everything obtained
+    through the client it returns. ``event_hooks={"request": [...], "response":
+    [...]}`` sees every attempt (:class:`~recallrai.RequestEvent`,
+    :class:`~recallrai.ResponseEvent`); the ``recallrai`` logger writes one INFO
+    line per attempt (``RECALLRAI_LOG=info|debug``).
+
     ``timeout`` bounds each attempt as a whole (connect, headers and body) and the
     wait for each event of a stream; a call ends within about ``(max_retries + 1) *
     timeout`` plus backoff. An answer, or a stream line, over ``max_response_bytes``
@@ -75,6 +82,7 @@ class RecallrAI:
         proxy: str | None = None,
         verify: VerifyOption = True,
         trust_env: bool = True,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         self._async = AsyncRecallrAI(
             api_key,
@@ -87,16 +95,27 @@ class RecallrAI:
             proxy=proxy,
             verify=verify,
             trust_env=trust_env,
+            event_hooks=event_hooks,
         )
         # The transport's pool is forgotten, not closed, in a forked child.
         self._loop = _runtime.LoopThread(self._async.close, self._async._forget_pool)
+
+    @classmethod
+    def _wrap(cls, loop: _runtime.LoopThread, async_client: AsyncRecallrAI) -> RecallrAI:
+        """A blocking client over ``async_client`` on ``loop`` (``with_options``)."""
+        client = object.__new__(cls)
+        client._async = async_client
+        client._loop = loop
+        return client
 
     def close(self) -> None:
         """Close the connection pool and stop the background event loop. Idempotent.
 
         Calls still running in other threads raise ``ConnectionError``, as do later calls.
+        A client from ``with_options`` shares the pool: closing it does nothing.
         """
-        self._loop.close()
+        if self._async._owns_pool:
+            self._loop.close()
 
     def __enter__(self) -> RecallrAI:
         return self
@@ -117,11 +136,47 @@ class RecallrAI:
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRecallrAI", "RecallrAI", 1)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> RecallrAI:
+        """This client with other defaults, over the same connection pool.
+
+        Users, sessions, conflicts, pages and streams obtained through it keep
+        these options. ``extra_headers`` are added to every request (they cannot
+        replace the API key or project ID). The pool stays this client's: closing
+        the derived client does nothing, closing this one closes both.
+        """
+        return cast(
+            "RecallrAI",
+            _runtime.wrap(
+                self._loop,
+                self._async.with_options(
+                    timeout=timeout, max_retries=max_retries, extra_headers=extra_headers
+                ),
+            ),
+        )
+
+    @property
+    def with_raw_response(self) -> _runtime.WithRawResponse[RecallrAI]:
+        """This client's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return cast(
+            "_runtime.WithRawResponse[RecallrAI]",
+            _runtime.wrap(self._loop, self._async.with_raw_response),
+        )
+
     def create_user(
         self,
         user_id: str,
         metadata: Mapping[str, Any] | None = None,
         merge_conflict_enabled: bool | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> User:
         """Create a user; ``merge_conflict_enabled=None`` inherits the project setting."""
         return cast(
@@ -130,20 +185,41 @@ class RecallrAI:
                 self._loop,
                 self._loop.call(
                     functools.partial(
-                        self._async.create_user, user_id, metadata, merge_conflict_enabled
+                        self._async.create_user,
+                        user_id,
+                        metadata,
+                        merge_conflict_enabled,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        extra_headers=extra_headers,
                     )
                 ),
             ),
         )
 
-    def get_user(self, user_id: str, *, validate: bool = True) -> User:
+    def get_user(
+        self,
+        user_id: str,
+        *,
+        validate: bool = True,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> User:
         """Fetch a user; with ``validate=False`` return a reference without a request."""
         return cast(
             "User",
             _runtime.wrap(
                 self._loop,
                 self._loop.call(
-                    functools.partial(self._async.get_user, user_id, validate=validate)
+                    functools.partial(
+                        self._async.get_user,
+                        user_id,
+                        validate=validate,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        extra_headers=extra_headers,
+                    )
                 ),
             ),
         )
@@ -155,6 +231,9 @@ class RecallrAI:
         metadata_filter: Mapping[str, Any] | None = None,
         *,
         partial_user_id: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> UserPage[User]:
         """List users, newest first.
 
@@ -169,7 +248,13 @@ class RecallrAI:
             _runtime.resolve(
                 self._loop,
                 self._async.list_users(
-                    offset, limit, metadata_filter, partial_user_id=partial_user_id
+                    offset,
+                    limit,
+                    metadata_filter,
+                    partial_user_id=partial_user_id,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
                 ),
             ),
         )
@@ -178,8 +263,9 @@ class RecallrAI:
 class User:
     """A RecallrAI user, bound to the client that fetched it.
 
-    Fields read as :data:`~recallrai.NOT_LOADED` when the user was referenced
-    with ``get_user(..., validate=False)`` and not refreshed since.
+    A reference from ``get_user(..., validate=False)`` knows only its ID until
+    ``refresh()``: reading another field raises
+    :class:`~recallrai.exceptions.NotLoadedError` (``is_loaded`` tells).
     """
 
     __slots__ = ("_async", "_loop")
@@ -201,52 +287,107 @@ class User:
         return self._async.user_id
 
     @property
-    def metadata(self) -> dict[str, Any] | NotLoaded:
+    def with_raw_response(self) -> _runtime.WithRawResponse[User]:
+        """This user's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return cast(
+            "_runtime.WithRawResponse[User]",
+            _runtime.wrap(self._loop, self._async.with_raw_response),
+        )
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the fields are known: ``False`` for a ``validate=False`` reference until ``refresh()``."""
+        return self._async.is_loaded
+
+    @property
+    def metadata(self) -> dict[str, Any]:
         """Free-form metadata."""
         return self._async.metadata
 
     @property
-    def merge_conflict_enabled(self) -> bool | NotLoaded | None:
+    def merge_conflict_enabled(self) -> bool | None:
         """Per-user override: ``True``/``False``, or ``None`` to inherit the project setting."""
         return self._async.merge_conflict_enabled
 
     @property
-    def created_at(self) -> datetime | NotLoaded:
+    def created_at(self) -> datetime:
         """When the user was created (UTC)."""
         return self._async.created_at
 
     @property
-    def last_active_at(self) -> datetime | NotLoaded:
+    def last_active_at(self) -> datetime:
         """When the user was last active (UTC)."""
         return self._async.last_active_at
 
-    def refresh(self) -> None:
+    def refresh(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Reload every field from the server."""
-        self._loop.call(self._async.refresh)
+        self._loop.call(
+            functools.partial(
+                self._async.refresh,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
     def update(
         self,
         new_metadata: Mapping[str, Any] | None = None,
         new_user_id: str | None = None,
         merge_conflict_enabled: bool | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         """Replace metadata, rename, or set the merge-conflict override; this object follows the change.
 
         Arguments left as ``None`` are not changed.
         """
         self._loop.call(
-            functools.partial(self._async.update, new_metadata, new_user_id, merge_conflict_enabled)
+            functools.partial(
+                self._async.update,
+                new_metadata,
+                new_user_id,
+                merge_conflict_enabled,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
         )
 
-    def delete(self) -> None:
+    def delete(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete the user with all their sessions, memories and merge conflicts."""
-        self._loop.call(self._async.delete)
+        self._loop.call(
+            functools.partial(
+                self._async.delete,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
     def create_session(
         self,
         auto_process_after_seconds: int = 600,
         metadata: Mapping[str, Any] | None = None,
         custom_created_at_utc: datetime | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Session:
         """Open a session; the service processes it by itself after that many idle seconds (>= 600).
 
@@ -262,19 +403,37 @@ class User:
                         auto_process_after_seconds,
                         metadata,
                         custom_created_at_utc,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        extra_headers=extra_headers,
                     )
                 ),
             ),
         )
 
-    def get_session(self, session_id: str, *, validate: bool = True) -> Session:
+    def get_session(
+        self,
+        session_id: str,
+        *,
+        validate: bool = True,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Session:
         """Fetch a session; with ``validate=False`` return a reference without a request."""
         return cast(
             "Session",
             _runtime.wrap(
                 self._loop,
                 self._loop.call(
-                    functools.partial(self._async.get_session, session_id, validate=validate)
+                    functools.partial(
+                        self._async.get_session,
+                        session_id,
+                        validate=validate,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        extra_headers=extra_headers,
+                    )
                 ),
             ),
         )
@@ -285,6 +444,10 @@ class User:
         limit: int = 10,
         metadata_filter: Mapping[str, Any] | None = None,
         status_filter: Sequence[SessionStatus | str] | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SessionPage[Session]:
         """The user's sessions, newest first, optionally filtered by metadata and status.
 
@@ -294,16 +457,40 @@ class User:
         return cast(
             "SessionPage[Session]",
             _runtime.resolve(
-                self._loop, self._async.list_sessions(offset, limit, metadata_filter, status_filter)
+                self._loop,
+                self._async.list_sessions(
+                    offset,
+                    limit,
+                    metadata_filter,
+                    status_filter,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                ),
             ),
         )
 
-    def get_last_n_messages(self, n: int) -> UserMessageList:
+    def get_last_n_messages(
+        self,
+        n: int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> UserMessageList:
         """The user's ``n`` (1-100) most recent messages across all sessions, oldest first.
 
         The result is a list, and also has ``.messages`` (the same list).
         """
-        return self._loop.call(functools.partial(self._async.get_last_n_messages, n))
+        return self._loop.call(
+            functools.partial(
+                self._async.get_last_n_messages,
+                n,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
     def list_memories(
         self,
@@ -314,6 +501,10 @@ class User:
         session_metadata_filter: Mapping[str, Any] | None = None,
         include_previous_versions: bool = True,
         include_connected_memories: bool = True,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> MemoryPage[Memory]:
         """The user's memories, newest first; filters combine with AND.
 
@@ -332,6 +523,9 @@ class User:
                     session_metadata_filter,
                     include_previous_versions,
                     include_connected_memories,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
                 ),
             ),
         )
@@ -341,6 +535,10 @@ class User:
         memory_id: str,
         include_previous_versions: bool = True,
         include_connected_memories: bool = True,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Memory:
         """One memory, with its version history and connected memories unless switched off."""
         return self._loop.call(
@@ -349,13 +547,31 @@ class User:
                 memory_id,
                 include_previous_versions,
                 include_connected_memories,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
             )
         )
 
-    def delete_memory(self, memory_id: str, delete_previous_versions: bool = False) -> None:
+    def delete_memory(
+        self,
+        memory_id: str,
+        delete_previous_versions: bool = False,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete one version of a memory, or with ``delete_previous_versions`` it and all before it."""
         self._loop.call(
-            functools.partial(self._async.delete_memory, memory_id, delete_previous_versions)
+            functools.partial(
+                self._async.delete_memory,
+                memory_id,
+                delete_previous_versions,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
         )
 
     def list_merge_conflicts(
@@ -365,6 +581,10 @@ class User:
         status: MergeConflictStatus | str | None = None,
         sort_by: Literal["created_at", "resolved_at"] = "created_at",
         sort_order: Literal["asc", "desc"] = "desc",
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> MergeConflictPage[MergeConflict]:
         """The user's merge conflicts, optionally of one status, sorted as asked.
 
@@ -375,17 +595,41 @@ class User:
             "MergeConflictPage[MergeConflict]",
             _runtime.resolve(
                 self._loop,
-                self._async.list_merge_conflicts(offset, limit, status, sort_by, sort_order),
+                self._async.list_merge_conflicts(
+                    offset,
+                    limit,
+                    status,
+                    sort_by,
+                    sort_order,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                ),
             ),
         )
 
-    def get_merge_conflict(self, conflict_id: str) -> MergeConflict:
+    def get_merge_conflict(
+        self,
+        conflict_id: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> MergeConflict:
         """One merge conflict."""
         return cast(
             "MergeConflict",
             _runtime.wrap(
                 self._loop,
-                self._loop.call(functools.partial(self._async.get_merge_conflict, conflict_id)),
+                self._loop.call(
+                    functools.partial(
+                        self._async.get_merge_conflict,
+                        conflict_id,
+                        timeout=timeout,
+                        max_retries=max_retries,
+                        extra_headers=extra_headers,
+                    )
+                ),
             ),
         )
 
@@ -400,8 +644,9 @@ class User:
 class Session:
     """A conversation of a user: messages go in, memories and context come out.
 
-    Fields read as :data:`~recallrai.NOT_LOADED` when the session was referenced
-    with ``get_session(..., validate=False)`` and not refreshed since.
+    A reference from ``get_session(..., validate=False)`` knows only its ID until
+    ``refresh()``: reading another field raises
+    :class:`~recallrai.exceptions.NotLoadedError` (``is_loaded`` tells).
     """
 
     __slots__ = ("_async", "_loop")
@@ -428,51 +673,143 @@ class Session:
         return self._async.user_id
 
     @property
-    def status(self) -> SessionStatus | NotLoaded:
+    def with_raw_response(self) -> _runtime.WithRawResponse[Session]:
+        """This session's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return cast(
+            "_runtime.WithRawResponse[Session]",
+            _runtime.wrap(self._loop, self._async.with_raw_response),
+        )
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the fields are known: ``False`` for a ``validate=False`` reference until ``refresh()``."""
+        return self._async.is_loaded
+
+    @property
+    def status(self) -> SessionStatus:
         """Where the session is in its lifecycle, as of the last fetch."""
         return self._async.status
 
     @property
-    def created_at(self) -> datetime | NotLoaded:
+    def created_at(self) -> datetime:
         """When the session was created (UTC)."""
         return self._async.created_at
 
     @property
-    def metadata(self) -> dict[str, Any] | NotLoaded:
+    def metadata(self) -> dict[str, Any]:
         """Free-form session metadata."""
         return self._async.metadata
 
     @property
-    def processed_at(self) -> datetime | NotLoaded | None:
+    def processed_at(self) -> datetime | None:
         """When the session was processed into memories (UTC), if it was and the server said."""
         return self._async.processed_at
 
     @property
-    def auto_process_after_seconds(self) -> int | NotLoaded | None:
+    def auto_process_after_seconds(self) -> int | None:
         """Idle seconds after which the service processes the session; ``None`` if off or unsaid."""
         return self._async.auto_process_after_seconds
 
-    def refresh(self) -> None:
+    def refresh(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Reload the session's fields (status included) from the server."""
-        self._loop.call(self._async.refresh)
+        self._loop.call(
+            functools.partial(
+                self._async.refresh,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
-    def update(self, new_metadata: Mapping[str, Any] | None = None) -> None:
+    def update(
+        self,
+        new_metadata: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Replace the session's metadata (``None`` leaves it as it is)."""
-        self._loop.call(functools.partial(self._async.update, new_metadata))
+        self._loop.call(
+            functools.partial(
+                self._async.update,
+                new_metadata,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
-    def delete(self) -> None:
+    def delete(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Delete the session with its messages and every memory and conflict derived from it."""
-        self._loop.call(self._async.delete)
+        self._loop.call(
+            functools.partial(
+                self._async.delete,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
-    def add_message(self, role: MessageRole | str, content: str) -> None:
+    def add_message(
+        self,
+        role: MessageRole | str,
+        content: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Add a message; only a ``pending`` session accepts messages."""
-        self._loop.call(functools.partial(self._async.add_message, role, content))
+        self._loop.call(
+            functools.partial(
+                self._async.add_message,
+                role,
+                content,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
-    def process(self) -> None:
+    def process(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Ask the service to turn the session into memories now (it then stops taking messages)."""
-        self._loop.call(self._async.process)
+        self._loop.call(
+            functools.partial(
+                self._async.process,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
-    def get_messages(self, offset: int = 0, limit: int = 50) -> MessagePage[Message]:
+    def get_messages(
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> MessagePage[Message]:
         """The session's messages, oldest first.
 
         The result is one page; ``for`` over it for every
@@ -480,7 +817,16 @@ class Session:
         """
         return cast(
             "MessagePage[Message]",
-            _runtime.resolve(self._loop, self._async.get_messages(offset, limit)),
+            _runtime.resolve(
+                self._loop,
+                self._async.get_messages(
+                    offset,
+                    limit,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    extra_headers=extra_headers,
+                ),
+            ),
         )
 
     def get_context(
@@ -495,6 +841,10 @@ class Session:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Context:
         """The context to give the assistant before it answers.
 
@@ -503,7 +853,8 @@ class Session:
         (1-100) and ``last_n_summaries`` (1-20) add recent conversation,
         ``timezone`` (IANA name) renders dates, ``include_system_prompt`` prepends
         the service's system prompt, ``include_metadata_ids`` reports the
-        contributing memory and session IDs.
+        contributing memory and session IDs. ``timeout``, ``max_retries`` and
+        ``extra_headers`` apply to this call (not to the client's cached system-prompt fetch).
         """
         return self._loop.call(
             functools.partial(
@@ -518,6 +869,9 @@ class Session:
                 timezone,
                 include_system_prompt,
                 include_metadata_ids,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
             )
         )
 
@@ -533,11 +887,16 @@ class Session:
         timezone: str | None = None,
         include_system_prompt: bool = True,
         include_metadata_ids: bool = False,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> _runtime.ContextStream:
         """Like :meth:`get_context`, streamed: progress events, then the final context.
 
         Iterate it with ``for``; each event arrives as soon as the server
         sends it. Breaking out of the loop drops the connection at once.
+        ``timeout`` also bounds the wait for each event.
         """
         return _runtime.ContextStream(
             self._loop,
@@ -552,6 +911,9 @@ class Session:
                 timezone,
                 include_system_prompt,
                 include_metadata_ids,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
             ),
         )
 
@@ -578,6 +940,14 @@ class MergeConflict:
         return self._async == other._async
 
     __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def with_raw_response(self) -> _runtime.WithRawResponse[MergeConflict]:
+        """This conflict's methods, each returning an ``APIResponse`` (status, headers, ``parse()``)."""
+        return cast(
+            "_runtime.WithRawResponse[MergeConflict]",
+            _runtime.wrap(self._loop, self._async.with_raw_response),
+        )
 
     @property
     def conflict_id(self) -> str:
@@ -634,16 +1004,44 @@ class MergeConflict:
         """When the conflict was resolved (UTC), if it was."""
         return self._async.resolved_at
 
-    def refresh(self) -> None:
+    def refresh(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Reload the conflict from the server."""
-        self._loop.call(self._async.refresh)
+        self._loop.call(
+            functools.partial(
+                self._async.refresh,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
-    def resolve(self, answers: Sequence[MergeConflictAnswer]) -> None:
+    def resolve(
+        self,
+        answers: Sequence[MergeConflictAnswer],
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Answer every clarifying question; the conflict then moves towards ``RESOLVED``.
 
         A conflict already known to be resolved or failed is refused without a request.
         """
-        self._loop.call(functools.partial(self._async.resolve, answers))
+        self._loop.call(
+            functools.partial(
+                self._async.resolve,
+                answers,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+            )
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The conflict as plain JSON-ready data."""
@@ -653,6 +1051,7 @@ class MergeConflict:
         return repr(self._async).replace("AsyncMergeConflict", "MergeConflict", 1)
 
 
+_runtime.register(AsyncRecallrAI, RecallrAI._wrap)
 _runtime.register(AsyncUser, User)
 _runtime.register(AsyncSession, Session)
 _runtime.register(AsyncMergeConflict, MergeConflict)

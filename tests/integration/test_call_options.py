@@ -275,6 +275,10 @@ BAD_OPTIONS: list[dict[str, Any]] = [
 NOTHING_SENT_CASES = [
     *CASES,
     Case(
+        "RecallrAI.get_user(validate=False)",
+        lambda w, t, o: w.client.get_user("someone", validate=False, **o),
+    ),
+    Case(
         "User.get_session(validate=False)",
         lambda w, t, o: w.user.get_session(w.session.session_id, validate=False, **o),
     ),
