@@ -64,8 +64,11 @@ class RequestEvent:
 
 @attrs.define(eq=False)
 class ResponseEvent:
-    """How one attempt ended: an HTTP status, or a failure below HTTP (``status_code`` None).
+    """How one attempt ended: an HTTP status, or a failure (``status_code`` None).
 
+    A failure has ``error`` (its text) and ``error_type``: ``"connection"`` (not
+    connected: refused, unreachable, TLS), ``"timeout"``, ``"interrupted"`` (failed
+    once sent: connection dropped, answer cut short) or ``"response_too_large"``.
     ``retry_in`` is the wait before the next attempt when the pipeline will
     retry, else ``None``. For a context stream the attempt ends when the
     stream's headers arrive.
@@ -76,6 +79,7 @@ class ResponseEvent:
     headers: Mapping[str, str]
     elapsed: timedelta
     error: str | None = None
+    error_type: str | None = None
     retry_in: float | None = None
 
 

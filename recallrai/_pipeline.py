@@ -183,6 +183,10 @@ class Pipeline:
                 outcome: Any = await self._attempt(method, url, body, stream=stream)
             except TransportFailure as failure:
                 outcome = failure
+            except exc.RecallrAIError as error:  # an answer over the size cap: never retried
+                if event is not None:
+                    await self._observe(event, error, started, None)
+                raise _located(error, method, path) from None
             delay = self._retry_delay(attempt, idempotent, outcome)
             if event is not None:
                 await self._observe(event, outcome, started, delay)
@@ -220,13 +224,14 @@ class Pipeline:
         self, event: RequestEvent, outcome: Any, started: float, delay: float | None
     ) -> None:
         """Log one finished attempt and pass it to the response hooks."""
-        failed = isinstance(outcome, TransportFailure)
+        failed = isinstance(outcome, Exception)
         finished = ResponseEvent(
             request=event,
             status_code=None if failed else outcome.status,
             headers={} if failed else outcome.headers,
             elapsed=timedelta(seconds=time.perf_counter() - started),
             error=str(outcome) if failed else None,
+            error_type=_failure_type(outcome) if failed else None,
             retry_in=delay,
         )
         if logger.isEnabledFor(logging.INFO):
@@ -290,6 +295,15 @@ class Pipeline:
             await stream.aclose()
         error = error_from_response(stream.status, stream.headers, body, context)
         raise _located(error, "GET", path, stream.headers)
+
+
+def _failure_type(failure: Exception) -> str:
+    """The class of a failed attempt, for observers: see :attr:`ResponseEvent.error_type`."""
+    if isinstance(failure, TransportFailure):
+        return "timeout" if failure.timed_out else "interrupted" if failure.sent else "connection"
+    if isinstance(failure, exc.ResponseTooLargeError):
+        return "response_too_large"
+    return type(failure).__name__
 
 
 def _merged(headers: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:

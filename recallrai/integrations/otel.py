@@ -31,17 +31,14 @@ What is recorded, following OpenTelemetry's stable HTTP client semantic conventi
   when the span starts; ``http.response.status_code`` when an answer came;
   ``recallrai.attempt`` (from 1) and ``recallrai.max_attempts``;
 * status ERROR, with ``error.type``, for an answer of 400 or more (``error.type`` is the
-  code, e.g. ``"404"``; no description) and for a failure below HTTP, whose
-  ``error.type`` is ``timeout`` (no complete answer in time, connecting included),
-  ``connection`` (could not connect: refused, unreachable, name or TLS failure),
-  ``interrupted`` (failed once sent: connection dropped, answer cut short or malformed)
-  or ``_OTHER``, and whose status description is the SDK's error text. Other answers
-  leave the status unset;
+  code, e.g. ``"404"``; no description) and for a failure, whose ``error.type`` is
+  the event's ``error_type`` (``timeout``, ``connection``, ``interrupted``,
+  ``response_too_large``: see :class:`recallrai.ResponseEvent`) and whose status
+  description is the SDK's error text. Other answers leave the status unset;
 * a span event ``recallrai.retry`` with ``recallrai.retry.delay`` (seconds) when the
   SDK will retry after this attempt;
-* an attempt that ends without an outcome for the hooks (its call was cancelled, or
-  failed inside the attempt without an answer being reported, e.g.
-  ``ResponseTooLargeError``) is ended as ERROR with ``error.type`` ``aborted``, at the
+* an attempt that ends without an outcome for the hooks (its call was cancelled)
+  is ended as ERROR with ``error.type`` ``aborted``, at the
   first of: the SDK dropping the attempt (usually at once), the asyncio task that made
   it finishing (for the blocking client, each call is a task), or that task's next
   request. Its end time is when this is noticed.
@@ -147,7 +144,7 @@ def otel_event_hooks(
         if status is not None:
             span.set_attribute("http.response.status_code", status)
         if event.error is not None:
-            span.set_attribute("error.type", _failure_type(event.error))
+            span.set_attribute("error.type", event.error_type or "_OTHER")
             span.set_status(trace.Status(trace.StatusCode.ERROR, event.error))
         elif status is not None and not 100 <= status < 400:
             span.set_attribute("error.type", str(status))
@@ -222,18 +219,6 @@ def _port(parts: SplitResult) -> int | None:
     except ValueError:  # not a valid port: leave the attribute out
         return None
     return port if port is not None else _DEFAULT_PORTS.get(parts.scheme)
-
-
-def _failure_type(error: str) -> str:
-    """A low-cardinality class for the SDK's text of a failure below HTTP."""
-    text = error.lower()
-    if " within " in text or text.startswith("timed out"):
-        return "timeout"
-    if text.startswith("cannot connect"):
-        return "connection"
-    if text.startswith(("request failed", "response interrupted")):
-        return "interrupted"
-    return "_OTHER"
 
 
 def _abort(span: trace.Span) -> None:

@@ -193,6 +193,7 @@ def test_hooks_in_the_blocking_client_and_on_failures(closed_port: str, transpor
             client.get_user("u")
     (event,) = events
     assert event.status_code is None and event.error and "cannot connect" in event.error
+    assert event.error_type == "connection"
     assert event.headers == {}
 
 

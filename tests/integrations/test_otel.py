@@ -364,7 +364,7 @@ async def test_a_cancelled_attempt_ends_at_the_latest_with_its_task(
 
 
 @pytest.mark.anyio
-async def test_an_attempt_that_fails_without_reporting_still_ends_its_span(
+async def test_an_answer_over_the_size_cap_ends_its_span_as_such(
     traced: Traced, exporter: InMemorySpanExporter, recallrai_emulator: Emulator
 ) -> None:
     recallrai_emulator.inject_fault(200, body={"detail": "x" * 4096}, times=1)
@@ -375,8 +375,7 @@ async def test_an_attempt_that_fails_without_reporting_still_ends_its_span(
     del caught
 
     too_large, found = by_start(exporter)
-    # "aborted" while the SDK does not report this failure to the response hooks
-    assert attrs(too_large)["error.type"]
+    assert attrs(too_large)["error.type"] == "response_too_large"
     assert too_large.status.status_code is StatusCode.ERROR
     assert too_large.end_time is not None and found.start_time is not None
     assert too_large.end_time <= found.start_time
@@ -535,13 +534,19 @@ def request_event(url: str, method: str = "GET", attempt: int = 1) -> RequestEve
     )
 
 
-def response_event(request: RequestEvent, status: int | None, error: str | None = None) -> Any:
+def response_event(
+    request: RequestEvent,
+    status: int | None,
+    error: str | None = None,
+    error_type: str | None = None,
+) -> Any:
     return ResponseEvent(
         request=request,
         status_code=status,
         headers={},
         elapsed=timedelta(milliseconds=5),
         error=error,
+        error_type=error_type,
     )
 
 
@@ -583,12 +588,10 @@ def test_urls_ports_and_methods_follow_the_conventions(
         (503, None, "503"),
         (99, None, "99"),  # a code the client cannot interpret
         (None, "no answer within 5 s", "timeout"),
-        (None, "cannot connect within 5 s", "timeout"),
-        (None, "no complete answer within 5 s", "timeout"),
         (None, "cannot connect: [Errno 111] Connection refused", "connection"),
         (None, "request failed: Server disconnected", "interrupted"),
-        (None, "response interrupted: peer closed", "interrupted"),
-        (None, "something new", "_OTHER"),
+        (None, "answer over max_response_bytes", "response_too_large"),
+        (None, "a failure without a type", "_OTHER"),
     ],
 )
 def test_status_rules(
@@ -601,7 +604,8 @@ def test_status_rules(
     (start,), (end,) = otel_event_hooks(provider).values()
     event = request_event("http://127.0.0.1:9/x")
     start(event)
-    end(response_event(event, status, error))
+    kind = None if error is None or error_type == "_OTHER" else error_type
+    end(response_event(event, status, error, kind))
 
     (span,) = exporter.get_finished_spans()
     assert attrs(span).get("error.type") == error_type
