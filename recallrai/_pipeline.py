@@ -183,10 +183,10 @@ class Pipeline:
                 outcome: Any = await self._attempt(method, url, body, stream=stream)
             except TransportFailure as failure:
                 outcome = failure
-            except exc.RecallrAIError as error:  # an answer over the size cap: never retried
+            except exc.RecallrAIError as too_large:  # an answer over the size cap: never retried
                 if event is not None:
-                    await self._observe(event, error, started, None)
-                raise _located(error, method, path) from None
+                    await self._observe(event, too_large, started, None)
+                raise _located(too_large, method, path) from None
             delay = self._retry_delay(attempt, idempotent, outcome)
             if event is not None:
                 await self._observe(event, outcome, started, delay)

@@ -1,6 +1,7 @@
-"""Optional adapters between recallrai and other libraries.
+"""Optional adapters between recallrai and other libraries, each in a submodule behind its extra.
 
-Each adapter lives in a submodule that needs its own extra, e.g. ``recallrai.integrations.otel``
-(``pip install 'recallrai[otel]'``). Nothing is imported here, so neither ``import recallrai``
-nor ``import recallrai.integrations`` pulls in a third-party package.
+``recallrai.integrations.openai`` (``recallrai[openai]``), ``.agents`` (``recallrai[agents]``),
+``.langchain`` (``recallrai[langchain]``) and ``.otel`` (``recallrai[otel]``, built on the
+client's event hooks). Nothing is imported here, so ``import recallrai`` never pulls in a
+third-party package.
 """
