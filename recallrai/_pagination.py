@@ -132,20 +132,11 @@ class Page(Generic[T]):
             "limit": self.limit,
         }
 
-    async def _aiter_all(self) -> AsyncIterator[T]:
-        if self._source.blocking:
-            raise TypeError("this page belongs to the sync client: iterate it with `for`")
-        page: Page[T] = self
-        while True:
-            for item in page.items:
-                yield item
-            if not page._more():
-                return
-            page = await page._source.afetch(page.next_offset())
-
     def __aiter__(self) -> AsyncIterator[T]:
         """Every item of this page and of all following pages."""
-        return self._aiter_all()
+        if self._source.blocking:
+            raise TypeError("this page belongs to the sync client: iterate it with `for`")
+        return _walk(self, None)
 
     def __iter__(self) -> Iterator[T]:
         """Every item of this page and of all following pages (sync facade pages)."""
@@ -237,13 +228,23 @@ class AsyncPager(Generic[PageT, T]):
     def __await__(self) -> Generator[Any, None, PageT]:
         return self._first().__await__()
 
-    async def _aiter_all(self) -> AsyncIterator[T]:
-        page = await self._first()
-        async for item in page:
-            yield item
-
     def __aiter__(self) -> AsyncIterator[T]:
-        return self._aiter_all()
+        return _walk(None, self._first)
+
+
+async def _walk(
+    page: Page[T] | None, first: Callable[[], Awaitable[Page[T]]] | None
+) -> AsyncIterator[T]:
+    """Every item from ``page`` (or the page ``first()`` loads) on: one generator, one level."""
+    if page is None:
+        assert first is not None
+        page = await first()
+    while True:
+        for item in page.items:
+            yield item
+        if not page._more():
+            return
+        page = await page._source.afetch(page.next_offset())
 
 
 def paginate(
