@@ -96,7 +96,7 @@ def test_debug_adds_sizes_and_headers_and_never_the_key(
     assert any(m.startswith("GET /api/v1/users/nobody -> 404 in ") for m in messages)
     create_debug = next(m for m in debug if m.startswith("POST /api/v1/users:"))
     assert "query 0 bytes, body " in create_debug and "content-type" in create_debug.lower()
-    _scan(messages + [caplog.text], recallrai_emulator.api_key)
+    _scan([*messages, caplog.text], recallrai_emulator.api_key)
 
 
 def test_failures_are_logged_with_their_reason(
@@ -186,11 +186,18 @@ def test_hooks_in_the_blocking_client_and_on_failures(closed_port: str, transpor
         events.append(event)
 
     hooks = {"response": [on_response]}
-    with RecallrAI(
-        "rai_k", "p", base_url=closed_port, transport=transport, max_retries=0, event_hooks=hooks
-    ) as client:
-        with pytest.raises(exceptions.ConnectionError):
-            client.get_user("u")
+    with (
+        RecallrAI(
+            "rai_k",
+            "p",
+            base_url=closed_port,
+            transport=transport,
+            max_retries=0,
+            event_hooks=hooks,
+        ) as client,
+        pytest.raises(exceptions.ConnectionError),
+    ):
+        client.get_user("u")
     (event,) = events
     assert event.status_code is None and event.error and "cannot connect" in event.error
     assert event.error_type == "connection"
@@ -287,9 +294,9 @@ async def test_errors_carry_method_path_and_headers(async_client: AsyncRecallrAI
 
 
 def test_failure_errors_carry_method_and_path(closed_port: str, transport: str) -> None:
-    with RecallrAI("rai_k", "p", base_url=closed_port, transport=transport, max_retries=0) as c:
-        with pytest.raises(exceptions.ConnectionError) as caught:
-            c.create_user("u")
+    args = {"base_url": closed_port, "transport": transport, "max_retries": 0}
+    with RecallrAI("rai_k", "p", **args) as c, pytest.raises(exceptions.ConnectionError) as caught:
+        c.create_user("u")
     assert (caught.value.method, caught.value.path, caught.value.headers) == (
         "POST",
         "/api/v1/users",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import user_code  # this directory is on sys.path (no __init__: "typing" is taken)
 
 from recallrai import AsyncRecallrAI, RecallrAI
 from recallrai.emulator import Emulator
-
-import user_code  # this directory is on sys.path (no __init__: "typing" is taken)
 
 
 def test_blocking_user_code_runs(recallrai_emulator: Emulator) -> None:

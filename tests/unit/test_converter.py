@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recallrai import AsyncRecallrAI, AsyncUser
-from recallrai.exceptions import NotLoadedError
 from recallrai import exceptions as exc
 from recallrai._converter import format_datetime, parse_datetime
 from recallrai._users import user_from_wire
+from recallrai.exceptions import NotLoadedError
 
 UTC = timezone.utc
 
