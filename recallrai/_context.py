@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import zoneinfo
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -90,6 +89,8 @@ class SystemPromptCache:
 
 def _require_timezone(value: object) -> str:
     name = require_text(value, "timezone")
+    import zoneinfo  # on first use: a tz database lookup, not an import-time cost
+
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):

@@ -93,6 +93,8 @@ def _float(value: object, _: type[Any]) -> float:
 
 
 converter.register_structure_hook(float, _float)
+
+
 def _datetime(value: object, _: object = None) -> datetime:
     if type(value) is str:  # the fast path of parse_datetime, for every timestamp of an answer
         try:

@@ -20,10 +20,11 @@ if sys.version_info >= (3, 11):
         return asyncio.timeout(seconds)
 
 else:  # pragma: no cover - Python 3.10, where asyncio has no timeout()
-    import anyio
 
     class _Deadline(AbstractAsyncContextManager[object]):
         def __init__(self, seconds: float) -> None:
+            import anyio  # on first use: importing the client stays free of it
+
             self._scope = anyio.fail_after(seconds)
 
         async def __aenter__(self) -> object:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import time
@@ -65,6 +64,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
+        import email.utils  # only for an HTTP-date Retry-After
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None

@@ -28,10 +28,7 @@ import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, Protocol, TypeVar, cast
-
-import anyio
-from anyio.from_thread import BlockingPortal
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from recallrai import exceptions
 from recallrai._context import ContextStream as AsyncContextStream
@@ -44,7 +41,10 @@ __all__ = ["ContextStream", "LoopThread", "WithRawResponse", "iterate", "registe
 
 T = TypeVar("T")
 
-Ready = concurrent.futures.Future[tuple[BlockingPortal, asyncio.AbstractEventLoop]]
+if TYPE_CHECKING:
+    from anyio.from_thread import BlockingPortal
+
+Ready = concurrent.futures.Future[tuple["BlockingPortal", asyncio.AbstractEventLoop]]
 
 
 class _Closable(Protocol):
@@ -155,6 +155,9 @@ class _Runner:
         self.portal, self.loop = ready.result()
 
     def _run(self, ready: Ready) -> None:
+        import anyio  # with the first call's thread: importing the facade stays free of it
+        from anyio.from_thread import BlockingPortal
+
         async def main() -> None:
             async with BlockingPortal() as portal:
                 ready.set_result((portal, asyncio.get_running_loop()))
