@@ -339,13 +339,20 @@ class _BlockingSource(PageSource[Any]):
         return wrapped
 
 
+def _same(item: T) -> T:
+    return item
+
+
 def wrap(loop: LoopThread, value: Any) -> Any:
     """The sync twin of an async core value (pages and lists included); other values as they are."""
     make_sync = _SYNC_CLASSES.get(type(value))
     if make_sync is not None:
         return make_sync(loop, value)
     if isinstance(value, Page):
-        return value.map(lambda item: wrap(loop, item), _BlockingSource(loop, value._source))
+        # A page's items are of one class: look its twin up once, not per item.
+        make = _SYNC_CLASSES.get(type(value.items[0])) if value.items else None
+        convert = functools.partial(make, loop) if make is not None else _same
+        return value.map(convert, _BlockingSource(loop, value._source))
     if isinstance(value, list):
         return [wrap(loop, item) for item in value]
     return value
