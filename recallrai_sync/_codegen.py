@@ -10,7 +10,7 @@ all pages), and async iterators become iterators (the context stream becomes
 
 The output is passed through ``ruff format`` (the project's settings, line
 length 100), so it reads like the rest of the code; ``ruff`` must be installed
-(the ``dev`` extra and the ``generate`` nox session have it).
+(the ``lint`` dependency group and the ``generate`` nox session have it).
 """
 
 from __future__ import annotations
