@@ -253,9 +253,12 @@ class ContextStream:
         try:
             if self._response is None:
                 await self._open()
+            # An event already received needs no read, so no timer (most events of a chunk).
+            event = self._buffered_event()
             try:
-                async with deadline(self._timeout):
-                    event = await self._next_event()
+                if event is None:
+                    async with deadline(self._timeout):
+                        event = await self._next_event()
             except TimeoutError:
                 raise exc.TimeoutError(
                     f"{self._what}: no event within {self._timeout:g} s"
@@ -326,26 +329,33 @@ class ContextStream:
         """Whether a ``data:`` line is already buffered, so the next event needs no read."""
         return any(line.startswith(b"data:") and line[5:].strip() for line in self._lines)
 
+    def _buffered_event(self) -> Context | None:
+        """The next event among the lines already received, if there is one."""
+        while self._lines:
+            line = self._lines.popleft()
+            if not line.startswith(b"data:"):
+                continue  # event:, id:, retry:, comments and blank lines carry nothing for us
+            payload = line[5:].strip()
+            if not payload:
+                continue
+            try:
+                data = json.loads(payload)
+            except (ValueError, RecursionError):
+                raise locate_malformed(
+                    exc.MalformedResponseError(
+                        f"{self._what}: an event is not JSON: {payload[:200]!r}"
+                    )
+                ) from None
+            return parse_context(data)
+        return None
+
     async def _next_event(self) -> Context | None:
         """The next ``data:`` payload as a context event, ``None`` at the end of the body."""
         assert self._response is not None
         while True:
-            while self._lines:
-                line = self._lines.popleft()
-                if not line.startswith(b"data:"):
-                    continue  # event:, id:, retry:, comments and blank lines carry nothing for us
-                payload = line[5:].strip()
-                if not payload:
-                    continue
-                try:
-                    data = json.loads(payload)
-                except (ValueError, RecursionError):
-                    raise locate_malformed(
-                        exc.MalformedResponseError(
-                            f"{self._what}: an event is not JSON: {payload[:200]!r}"
-                        )
-                    ) from None
-                return parse_context(data)
+            event = self._buffered_event()
+            if event is not None:
+                return event
             try:
                 chunk = await self._response.read_chunk()
             except TransportFailure as failure:

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
 __all__ = ["api_path", "encode_body", "encode_query"]
 
@@ -15,6 +15,7 @@ API_PREFIX = "/api/v1"
 
 
 _URL_SAFE = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+_QUERY_SAFE = re.compile(r"[A-Za-z0-9._~-]*")  # what form-encoding leaves as it is
 
 
 def _segment(value: str) -> str:
@@ -42,19 +43,25 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+def _form(text: str) -> str:
+    """``text`` form-encoded (as ``urlencode`` does), skipping the work when nothing needs it."""
+    return text if _QUERY_SAFE.fullmatch(text) else quote_plus(text, safe="")
+
+
 def encode_query(params: Iterable[tuple[str, object]]) -> str:
     """Form-encode parameters in order: ``None`` dropped, lists repeated, dicts as JSON text."""
-    pairs: list[tuple[str, str]] = []
+    pairs: list[str] = []
     for key, value in params:
         if value is None:
             continue
+        name = _form(key)
         if isinstance(value, (list, tuple)):
-            pairs.extend((key, _scalar(item)) for item in value)
+            pairs.extend(f"{name}={_form(_scalar(item))}" for item in value)
         elif isinstance(value, Mapping):
-            pairs.append((key, json.dumps(value)))
+            pairs.append(f"{name}={_form(json.dumps(value))}")
         else:
-            pairs.append((key, _scalar(value)))
-    return urlencode(pairs)
+            pairs.append(f"{name}={_form(_scalar(value))}")
+    return "&".join(pairs)
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
