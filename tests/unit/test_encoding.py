@@ -290,3 +290,39 @@ def test_body_round_trips_and_is_compact(body):
     assert decoded == {k: v for k, v in body.items() if v is not None}
     # Compact: re-serialising compactly gives the same bytes.
     assert encoded == json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1),
+            st.one_of(
+                st.none(),
+                st.text(),
+                st.integers(),
+                st.floats(allow_nan=False),
+                st.booleans(),
+                st.lists(st.text()),
+                st.dictionaries(st.text(), st.integers()),
+            ),
+        )
+    )
+)
+def test_query_encoding_is_exactly_form_encoding(params):
+    """The fast path (nothing to escape) and the quoting path agree with ``urlencode``."""
+    from urllib.parse import urlencode
+
+    pairs = []
+    for key, value in params:
+        if value is None:
+            continue
+        if isinstance(value, list):
+            pairs += [(key, item) for item in value]
+        elif isinstance(value, dict):
+            pairs.append((key, json.dumps(value)))
+        elif isinstance(value, bool):
+            pairs.append((key, "true" if value else "false"))
+        else:
+            pairs.append((key, repr(value) if isinstance(value, float) else str(value)))
+    assert encode_query(params) == urlencode(pairs)
