@@ -169,6 +169,18 @@ def _structure(data: Any, cls: type[T]) -> T:
     return hook(data, cls)  # type: ignore[no-any-return]
 
 
+def structure_each(items: list[Any], cls: type[T], one: Callable[[Any], T]) -> list[T]:
+    """The items of a page as ``cls``: the structure hook straight over plain items, and
+    ``one`` (the per-answer reader: aliases, wrapping, error messages) only if that fails."""
+    hook = _hooks.get(cls)
+    if hook is None:
+        hook = _hooks[cls] = converter.get_structure_hook(cls)
+    try:
+        return [hook(item, cls) for item in items]
+    except Exception:  # an alias spelling, or a malformed item: ``one`` says which
+        return [one(item) for item in items]
+
+
 def structure(data: Any, cls: type[T], what: str) -> T:
     """Structure wire data into ``cls``; a mismatch is a :class:`MalformedResponseError`."""
     try:

@@ -9,7 +9,13 @@ from typing import Any, Literal
 import attrs
 
 from ._context import SystemPromptCache
-from ._converter import format_datetime, require_identity, structure, with_aliases
+from ._converter import (
+    format_datetime,
+    require_identity,
+    structure,
+    structure_each,
+    with_aliases,
+)
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._merge_conflicts import AsyncMergeConflict, conflict_from_wire
@@ -29,6 +35,7 @@ from ._raw import WithRawResponse
 from ._sessions import (
     MIN_AUTO_PROCESS_SECONDS,
     AsyncSession,
+    SessionRecord,
     require_created_at,
     session_from_wire,
 )
@@ -307,7 +314,7 @@ class AsyncUser:
             )
             data = await call.request("GET", path, params=params, context=context)
             items, total, has_more = page_fields(data, "sessions")
-            records = [session_from_wire(item) for item in items]
+            records = structure_each(items, SessionRecord, session_from_wire)
             sessions = [
                 AsyncSession(self._pipeline, self._prompts, self, r.session_id, r) for r in records
             ]

@@ -410,3 +410,33 @@ def test_sync_facade_reads_the_doc_shapes(api: respx.MockRouter) -> None:
         assert session.processed_at == UTC_T1 and session.auto_process_after_seconds == 900
         conflict = user.list_merge_conflicts().conflicts[0]
         assert conflict.proposed_memory_content == "Lives in Lisbon"
+
+
+@pytest.mark.parametrize(
+    ("items", "match"),
+    [
+        ([USER_FULL, {**USER_FULL, "created_at": 5}], r"Malformed user .*created_at"),
+        ([USER_FULL, "not an object"], "Malformed user"),
+    ],
+)
+async def test_a_malformed_page_item_is_named_precisely(
+    api: respx.MockRouter, new_client: Callable[..., AsyncRecallrAI], items: list[Any], match: str
+) -> None:
+    """Pages are read fast in one pass; a bad item still gets the per-item error message."""
+    api.get("/api/v1/users").mock(return_value=httpx.Response(200, json=page("users", items)))
+    async with new_client() as client:
+        with pytest.raises(MalformedResponseError, match=match):
+            await client.list_users()
+
+
+async def test_a_page_mixing_both_id_spellings_reads_each_item(
+    api: respx.MockRouter, new_client: Callable[..., AsyncRecallrAI]
+) -> None:
+    doc_style = {key: value for key, value in USER_DOC.items() if key != "custom_user_id"}
+    doc_style["user_id"] = "u2"
+    api.get("/api/v1/users").mock(
+        return_value=httpx.Response(200, json=page("users", [USER_FULL, doc_style]))
+    )
+    async with new_client() as client:
+        users = (await client.list_users()).users
+    assert [user.user_id for user in users] == ["u1", "u2"]
