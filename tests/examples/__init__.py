@@ -1,0 +1,1 @@
+"""The applications of ``examples/``, each run against the emulator."""
