@@ -1,5 +1,5 @@
-"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``generate``, ``build``, ``demo``,
-``bench``, ``official``, ``compat``.
+"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``generate``, ``build``, ``docs``,
+``demo``, ``bench``, ``official``, ``compat``.
 
 Sessions install the project and its PEP 735 dependency groups (``[dependency-groups]`` in
 pyproject.toml). ``tests`` runs on every supported Python (``tests-3.10`` ... ``tests-3.13``):
@@ -241,6 +241,16 @@ def build(session: nox.Session) -> None:
     session.run(venv_python, "-m", "pip", "install", "--quiet", wheel, external=True)
     with session.chdir(tmp):
         session.run(venv_python, "-I", "-c", IMPORT_CHECK, version, external=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (mkdocs.yml, docs/) into site/; any warning (a broken link
+    or anchor, a page left out of the navigation, an API reference problem) fails the build."""
+    session.install("-e", ".", *group("docs"))
+    site = str(ROOT / "site")
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # Material's notice about its successor, every build
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, *session.posargs, env=quiet)
 
 
 @nox.session

@@ -1,24 +1,56 @@
-"""Every Python example of the README runs, in order, against the emulator."""
+"""Every Python example of the README runs, in order, against the emulator.
+
+The README is the landing page: a quickstart in both styles, run here, and a pytest example,
+run by pytest itself in a subprocess (with the plugin's fixtures, as a user's suite would).
+The guides' examples run in ``tests/docs``.
+"""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from recallrai import RecallrAI
 from recallrai.emulator import Emulator
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+TEST_FUNCTION = re.compile(r"^(?:async )?def (test_\w+)", re.MULTILINE)
 
 
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    return re.findall(r"^```python\n(.*?)^```$", README.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def pytest_blocks() -> list[str]:
+    """The blocks that define tests: pytest runs them."""
+    return [block for block in python_blocks() if TEST_FUNCTION.search(block)]
 
 
 def test_readme_has_examples() -> None:
-    assert len(python_blocks()) >= 10
+    blocks = python_blocks()
+    assert len(blocks) >= 3
+    assert any("AsyncRecallrAI" in block for block in blocks)
+    assert any("RecallrAI(" in block and "await" not in block for block in blocks)
+
+
+def test_readme_python_blocks_all_run() -> None:
+    """No Python block is left out by a marker: the landing page has only runnable code."""
+    fences = re.findall(r"^```(py\S*.*)$", README.read_text(encoding="utf-8"), re.M)
+    assert fences and set(fences) == {"python"}, fences
+
+
+def test_readme_links_into_the_docs_resolve() -> None:
+    links = re.findall(r"\]\(((?:docs/|benchmarks/|CHANGELOG)[^)#]*)", README.read_text("utf-8"))
+    assert len(links) >= 15
+    assert [link for link in links if not (ROOT / link).is_file()] == []
 
 
 def test_readme_examples_run_in_order(
@@ -28,13 +60,37 @@ def test_readme_examples_run_in_order(
     monkeypatch.setenv("RECALLRAI_API_KEY", "rai_readme")
     monkeypatch.setenv("RECALLRAI_PROJECT_ID", "your_project_id")
     namespace: dict[str, Any] = {"__name__": "__readme__"}
-    clients = []
+    blocks = [block for block in python_blocks() if block not in pytest_blocks()]
     try:
-        for number, block in enumerate(python_blocks(), start=1):
+        for number, block in enumerate(blocks, start=1):
             exec(compile(block, f"<README block {number}>", "exec"), namespace)
-            if "client" in namespace and namespace["client"] not in clients:
-                clients.append(namespace["client"])
     finally:
-        for client in clients:
-            client.close()
-    assert any(r.raw_path.endswith("/context") for r in recallrai_emulator.requests)
+        for value in list(namespace.values()):
+            if isinstance(value, RecallrAI):
+                value.close()
+    paths = [r.raw_path for r in recallrai_emulator.requests]
+    assert any(path.endswith("/context") for path in paths)
+    assert any(path.endswith("/process") for path in paths)
+    listings = [r for r in recallrai_emulator.requests if r.method == "GET"]
+    assert any(r.raw_path == "/api/v1/users" for r in listings)  # the async example's listing
+
+
+def test_readme_pytest_example_passes(tmp_path: Path) -> None:
+    """The pytest example, as a test module of its own, passes with the installed plugin."""
+    blocks = pytest_blocks()
+    names = [name for block in blocks for name in TEST_FUNCTION.findall(block)]
+    assert "test_signup" in names and "test_signup_async" in names
+    (tmp_path / "test_readme_example.py").write_text("\n\n".join(blocks), encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [*command, "-W", "error::ResourceWarning", "test_readme_example.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = done.stdout + done.stderr
+    assert done.returncode == 0, report
+    for name in names:
+        assert f"PASSED test_readme_example.py::{name}" in report, report

@@ -60,7 +60,7 @@ from recallrai.integrations import agents as adapter
 from recallrai.integrations.agents import RecallrAISession, UnsupportedOperationError
 
 MODEL_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there: only the router answers
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "agents.md"
 LOGGER = "recallrai.integrations.agents"
 MEMORY = "I love sushi."
 QUESTION = "Where should I eat tonight?"
@@ -796,7 +796,7 @@ def test_sync_processed_session_and_invalid_options(
     assert model.route.call_count == 1
 
 
-# ============================================================================ packaging and README
+# ========================================================================= packaging and docs
 
 
 def test_import_recallrai_does_not_import_the_agents_sdk() -> None:
@@ -814,10 +814,9 @@ def test_import_recallrai_does_not_import_the_agents_sdk() -> None:
 
 
 def readme_blocks() -> list[str]:
-    """The ``python integration`` blocks of the README's OpenAI Agents SDK section."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### OpenAI Agents SDK\n", 1)[1].split("\n### ", 1)[0]
-    return re.findall(r"^```python integration\n(.*?)^```$", section, flags=re.M | re.S)
+    """The ``python integration`` blocks of the OpenAI Agents SDK docs page."""
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    return re.findall(r"^```python integration\n(.*?)^```$", text, flags=re.M | re.S)
 
 
 def test_readme_examples(
@@ -843,7 +842,8 @@ def test_readme_examples(
     for index, block in enumerate(blocks):
         loops.fresh()  # for a block's Runner.run_sync
         exec(
-            compile(block, f"README.md agents block {index + 1}", "exec"), {"__name__": "__main__"}
+            compile(block, f"docs/integrations/agents.md block {index + 1}", "exec"),
+            {"__name__": "__main__"},
         )
         recallrai_emulator.settle()
     loops.close(client)
@@ -867,4 +867,4 @@ def test_readme_examples(
 
 
 def test_readme_section_has_no_placeholder() -> None:
-    assert "(agents adapter section)" not in README.read_text(encoding="utf-8")
+    assert "(agents adapter section)" not in DOCS_PAGE.read_text(encoding="utf-8")

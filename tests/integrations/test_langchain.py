@@ -63,7 +63,7 @@ from recallrai.integrations.langchain import (
 
 pytestmark = pytest.mark.filterwarnings("ignore:RunnableWithMessageHistory is deprecated")
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "langchain.md"
 LOGGER = "recallrai.integrations.langchain"
 REPLY = "Kyoto is lovely in autumn, go then."
 
@@ -896,14 +896,13 @@ def test_missing_langchain_core_names_the_extra() -> None:
     assert "pip install 'recallrai[langchain]'" in result.stdout
 
 
-# ================================================================================== README
+# =============================================================================== docs page
 
 
 def readme_blocks() -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("\n### LangChain\n", 1)[1]
-    section = re.split(r"\n#{2,3} ", section, maxsplit=1)[0]
-    return re.findall(r"```python integration\n(.*?)```", section, re.DOTALL)
+    """The ``python integration`` examples of the LangChain docs page."""
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    return re.findall(r"```python integration\n(.*?)```", text, re.DOTALL)
 
 
 def test_readme_langchain_examples_run(
@@ -918,7 +917,7 @@ def test_readme_langchain_examples_run(
     monkeypatch.setenv("RECALLRAI_BASE_URL", recallrai_emulator.base_url)
     namespace: dict[str, Any] = {"__name__": "__readme_langchain__"}
     for number, block in enumerate(blocks, start=1):
-        exec(compile(block, f"<README LangChain block {number}>", "exec"), namespace)
+        exec(compile(block, f"<docs/integrations/langchain.md block {number}>", "exec"), namespace)
 
     recallrai_emulator.settle()
     with RecallrAI(

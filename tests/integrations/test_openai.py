@@ -38,7 +38,7 @@ from recallrai.integrations.openai import (
 )
 
 MODEL_URL = "http://127.0.0.1:9/v1"  # nothing listens there: respx answers, or the call fails
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "openai.md"
 LOGGER = "recallrai.integrations.openai"
 MEMORY = "I live in Paris"  # what the seeded user's earlier session left in memory
 PROMPT_MARK = "RecallrAI emulator"  # in the emulator's system prompt, at the head of a context
@@ -1085,14 +1085,13 @@ def test_without_openai_the_error_names_the_extra() -> None:
     assert "pip install 'recallrai[openai]'" in done.stdout
 
 
-# =========================================================================== README
+# ======================================================================== docs page
 
 
 def readme_blocks() -> list[str]:
-    """The ``python integration`` examples of the README's OpenAI section."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("\n### OpenAI\n", 1)[1].split("\n### ", 1)[0]
-    return re.findall(r"```python integration\n(.*?)```", section, re.DOTALL)
+    """The ``python integration`` examples of the OpenAI docs page."""
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    return re.findall(r"```python integration\n(.*?)```", text, re.DOTALL)
 
 
 def test_readme_openai_examples_run(
@@ -1128,7 +1127,7 @@ def test_readme_openai_examples_run(
     contexts: list[list[str]] = []
     for number, block in enumerate(blocks, start=1):
         routes = [(route, len(route.calls)) for route in (model_api.chat, model_api.responses)]
-        exec(compile(block, f"<README OpenAI block {number}>", "exec"), namespace)
+        exec(compile(block, f"<docs/integrations/openai.md block {number}>", "exec"), namespace)
         emu.settle()
         contexts.append(
             [_context_of(body) for route, sent in routes for body in model_api.bodies(route)[sent:]]
