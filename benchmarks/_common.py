@@ -31,7 +31,17 @@ DEFAULT_PROJECT = "bench"
 
 # Workload names understood by every client script. "seed" (raw client only) fills
 # the emulator before a run (users, plus one session of --user-id whose ID it reports).
-WORKLOADS = ("get_seq", "get_conc", "create", "list", "iterate", "seed", "stream_context")
+WORKLOADS = (
+    "get_seq",
+    "get_conc",
+    "create",
+    "list",
+    "iterate",
+    "seed",
+    "stream_context",
+    "first_event",  # time to the first event of a streamed context request
+    "memory",  # RSS of an idle client, then of --count users held in a list
+)
 
 # The same metadata object for every client's create_user (non-ASCII on purpose).
 CREATE_METADATA: dict[str, Any] = {
@@ -75,12 +85,19 @@ def parse_args(
         "--session-id", default="session-000000", help="the session whose context is streamed"
     )
     parser.add_argument("--id-prefix", default="bench", help="prefix of created user IDs")
+    parser.add_argument(
+        "--ca-file", help="PEM CA bundle to trust (an https:// base URL with a throwaway CA)"
+    )
     if extra is not None:
         extra(parser)
     args = parser.parse_args()
     require_loopback(args.base_url)
     if args.count < 1 or args.concurrency < 1 or args.threads < 1 or args.page_size < 1:
         parser.error("--count, --concurrency, --threads and --page-size must be >= 1")
+    # The memory workload's "after import" mark: every client script has imported its
+    # package and client class at its top, before parsing its arguments (the official
+    # script imports its package later, and takes the mark again then).
+    args.rss_imported_kb = settled_rss_kb() if args.workload == "memory" else None
     return args
 
 
@@ -112,6 +129,12 @@ def current_rss_kb() -> int:
         return pages * os.sysconf("SC_PAGE_SIZE") // 1024
     except (OSError, ValueError, IndexError):
         return maxrss_kb()
+
+
+def settled_rss_kb() -> int:
+    """RSS after a full garbage collection: what the objects still alive occupy, in KiB."""
+    gc.collect()
+    return current_rss_kb()
 
 
 def maxrss_kb() -> int:

@@ -8,7 +8,9 @@ from typing import Any
 SERVER_TITLES = {
     "fixed": "Fixed-response server (pure client cost)",
     "emulator": "Emulator (separate process)",
+    "tls": "Fixed-response server over TLS (loopback, throwaway CA)",
 }
+TARGET_SERVERS = ("fixed", "emulator")  # the TLS rows have no targets
 CLIENT_ORDER = ("async", "sync", "official-sync", "official-async")
 CLIENT_COLOURS = {
     "async": "#1f77b4",
@@ -59,7 +61,7 @@ def _measured(target: dict[str, Any], server: str) -> str:
 
 def markdown(doc: dict[str, Any], chart_note: str) -> str:
     settings, machine = doc["settings"], doc["machine"]
-    servers = settings["servers"]
+    servers = [s for s in settings["servers"] if s in TARGET_SERVERS]
     official = doc["official"]
     out: list[str] = ["# recallrai client benchmarks", ""]
     load = f"{machine['load_average_start'][0]} → {machine.get('load_average_end', ['?'])[0]}"
@@ -98,7 +100,7 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
                 cells = f"{m['ours_ms']:.0f} ms; {target['note']}"
             else:
                 cells = target["note"] or "-"
-            cols = [cells] + ["" for _ in servers[1:]]
+            cols = [cells] + ["" for _ in servers[1:]] if servers else []
         else:
             cols = [_measured(target, s) for s in servers]
         verdict = target["verdict"]
@@ -126,7 +128,7 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for row in doc["rows"]:
-            if row["server"] != server:
+            if row["server"] != server or workloads[row["workload"]].get("section"):
                 continue
             w = workloads[row["workload"]]
             what = f"{w['key']} ({counts[w['key']]:,} {w['unit']}s)"
@@ -147,6 +149,13 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
         "during the iteration minus RSS before it. `(nx)` = ratio to raw aiohttp in this run.",
         "",
     ]
+
+    if "tls" in settings["servers"]:
+        out += _tls_section(doc)
+    if doc.get("memory", {}).get("rows"):
+        out += _memory_section(doc)
+    if doc.get("latency", {}).get("rows"):
+        out += _latency_section(doc)
 
     imports = doc["imports"]
     if imports:
@@ -180,6 +189,119 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
     return "\n".join(out)
 
 
+def _ratio(value: float | None) -> str:
+    return f" ({value:.2f}x)" if value is not None else ""
+
+
+def _tls_section(doc: dict[str, Any]) -> list[str]:
+    tls = doc["tls"]
+    out = [f"## {SERVER_TITLES['tls']}", ""]
+    if tls["reason"]:  # the whole server could not run (trustme missing)
+        return [*out, f"Unavailable: {tls['reason']}.", ""]
+    out += [
+        "| Workload | Client | CPU µs/op (x raw over TLS) | x same client, plain HTTP "
+        "| Requests/s | TLS handshakes / connections (max needed) | Requests per handshake |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    counts = doc["settings"]["counts"]
+    for row in tls["rows"]:
+        what = f"{row['workload']} ({counts[row['workload']]:,} requests)"
+        if row["cpu_us_per_op"] is None:
+            out.append(f"| {what} | {row['label']} | {row['error'] or 'no data'} | | | | |")
+            continue
+        note = f" ⚠ {row['error']}" if row["error"] else ""
+        plain = row["cpu_ratio_to_plain_http"]
+        handshakes = row["handshakes"]
+        shake = f"{handshakes:g} / {row['connections']:g} ({row['max_connections_needed']:g})"
+        if row["resumed"]:
+            shake += f", {row['resumed']:g} resumed"
+        per = f"{row['server_requests'] / handshakes:,.0f}" if handshakes else "-"
+        out.append(
+            f"| {what} | {row['label']}{note} | {_num(row['cpu_us_per_op'])}"
+            f"{_ratio(row['cpu_ratio_to_raw'])} | {f'{plain:.2f}x' if plain else '-'} | "
+            f"{_num(row['requests_per_s'], 0)} | {shake} | {per} |"
+        )
+    trust = {row["label"].split(",")[0]: row["trusts_the_ca_by"] for row in tls["rows"]}
+    versions = sorted({row["tls_version"] for row in tls["rows"] if row.get("tls_version")})
+    out += [
+        "",
+        f"{' and '.join(versions) or 'TLS'} (Python's default settings on both sides) over "
+        f"loopback; the CA is {tls['ca']}. Each client trusts it its own way: "
+        + "; ".join(f"{label}: `{how}`" for label, how in trust.items())
+        + ". Handshakes are counted "
+        + tls["handshakes_counted"]
+        + ". They include the warm-up's connections; at most one per request in flight "
+        "(max needed) however many requests, so the pool reuses its connections. "
+        "Requests per handshake counts every request the server saw from the process.",
+        "",
+    ]
+    return out
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _memory_section(doc: dict[str, Any]) -> list[str]:
+    memory = doc["memory"]
+    out = [
+        f"## Memory: an idle client, and {memory['users_held']:,} users held (fixed server)",
+        "",
+        "| Client | RSS after import MB | RSS, idle client MB | Idle client over baseline MB "
+        "(x raw) | … of which import MB | … of which client MB | Users held: kB per 1,000 "
+        "(x raw) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in memory["rows"]:
+        if row["rss_idle_mb"] is None:
+            out.append(f"| {row['label']} | {row['error'] or 'no data'} | | | | | |")
+            continue
+        per = row["kb_per_1000_users"]
+        out.append(
+            f"| {row['label']} | {_mb(row['rss_imported_mb'])} | {_mb(row['rss_idle_mb'])} | "
+            f"{_mb(row['idle_client_mb'])}{_ratio(row['idle_client_ratio_to_raw'])} | "
+            f"{_mb(row['import_mb'])} | {_mb(row['client_mb'])} | "
+            f"{per:,.0f}{_ratio(row['kb_per_1000_users_ratio_to_raw'])} |"
+        )
+    baselines = ", ".join(
+        f"{name} {value:.1f} MB" if isinstance(value, float) else f"{name}: {value}"
+        for name, value in memory["baseline_rss_mb"].items()
+    )
+    out += [
+        "",
+        f"Measured as: {memory['method']}. Baseline RSS: {baselines or 'not measured'}. "
+        "Raw aiohttp holds each user as its decoded JSON dict (the floor).",
+        "",
+    ]
+    return out
+
+
+def _latency_section(doc: dict[str, Any]) -> list[str]:
+    latency = doc["latency"]
+    out = [
+        "## Latency: time to the first streamed context event (fixed server)",
+        "",
+        "| Client | First event, median ms (x raw) | p90 ms | min ms | Whole stream, median ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in latency["rows"]:
+        if row["first_event_ms"] is None:
+            out.append(f"| {row['label']} | {row['error'] or 'no data'} | | | |")
+            continue
+        out.append(
+            f"| {row['label']} | {row['first_event_ms']:.3f}"
+            f"{_ratio(row['first_event_ratio_to_raw'])} | {row['first_event_p90_ms']:.3f} | "
+            f"{row['first_event_min_ms']:.3f} | {row['stream_ms']:.3f} |"
+        )
+    out += [
+        "",
+        f"{latency['streams']:,} streams a run (3 progress events, then the final one); "
+        f"{latency['method']}.",
+        "",
+    ]
+    return out
+
+
 def write_chart(doc: dict[str, Any], path: Path) -> str:
     """Draw the CPU-ratio bar chart; return "" on success, else why it was skipped."""
     try:
@@ -192,7 +314,7 @@ def write_chart(doc: dict[str, Any], path: Path) -> str:
         return "skipped (matplotlib is not installed; `nox -s bench` installs it)"
 
     servers = doc["settings"]["servers"]
-    workloads = [w["key"] for w in doc["workloads"] if not w["pending"]]
+    workloads = [w["key"] for w in doc["workloads"] if not w["pending"] and not w.get("section")]
     limits = {
         (t["workload"], t["client"]): t["limit"] for t in doc["targets"] if t["kind"] == "cpu_ratio"
     }
@@ -244,7 +366,8 @@ def write_chart(doc: dict[str, Any], path: Path) -> str:
         ax.set_ylim(0.5, max([4.0, *(b.get_height() * 1.6 for b in ax.patches)]))
         ax.set_xticks(range(len(present)), present)
         ax.set_ylabel("client CPU per op / raw aiohttp (log)")
-        ax.set_title(f"{SERVER_TITLES[server]}: crimson marks = targets")
+        marks = ": crimson marks = targets" if server == "fixed" else " (no targets)"
+        ax.set_title(f"{SERVER_TITLES[server]}{marks}")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper center", ncols=len(CLIENT_ORDER), fontsize=9)
     fig.savefig(path, dpi=110)

@@ -8,6 +8,9 @@ Every loop is bounded by ``--count`` (and ``MAX_PAGES`` for paging loops).
 from __future__ import annotations
 
 import asyncio
+import math
+import statistics
+import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from _common import (
     Meter,
     WrongAnswer,
     pages_for,
+    settled_rss_kb,
     split,
 )
 
@@ -34,6 +38,10 @@ class SyncCalls:
     stream_context: Callable[[], Sequence[Any]]  # the events of one stream, consumed to the end
     list_page: Callable[[], object]  # one page (the warm-up of the listing workloads)
     user_ids: Callable[[], Iterable[str]]  # every user's ID, across pages
+    users: Callable[[], Iterable[object]]  # every user, as the client hands it out (memory)
+    # The events of one stream as they arrive: the call that starts it is the iterator's
+    # creation and first step (time to the first event).
+    stream_events: Callable[[], Iterable[Any]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class AsyncCalls:
     stream_context: Callable[[], Awaitable[Sequence[Any]]]
     list_page: Callable[[], Awaitable[object]]
     user_ids: Callable[[], AsyncIterable[str]]
+    users: Callable[[], AsyncIterable[object]]
+    stream_events: Callable[[], AsyncIterable[Any]]
 
 
 def _field(event: Any, name: str) -> Any:
@@ -68,6 +78,41 @@ def _listed(seen: int, args: Any, meter: Meter, probe: MemoryProbe | None) -> di
     }
 
 
+def _nearest_rank(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * fraction) - 1)]
+
+
+def _latencies(first: Sequence[float], whole: Sequence[float], meter: Meter) -> dict[str, Any]:
+    """Time to the first event and to the end of each stream: median, p90, min (ms)."""
+    return {
+        "ops": len(first),
+        "requests": len(first),
+        **meter.figures(),
+        "first_event_ms": statistics.median(first) * 1000,
+        "first_event_p90_ms": _nearest_rank(first, 0.9) * 1000,
+        "first_event_min_ms": min(first) * 1000,
+        "stream_ms": statistics.median(whole) * 1000,
+    }
+
+
+def _held(held: Sequence[object], idle_kb: int, args: Any, meter: Meter) -> dict[str, Any]:
+    """Figures of the memory workload, taken while ``held`` is still alive."""
+    held_kb = settled_rss_kb()
+    if len(held) != args.count:
+        raise WrongAnswer(f"listed {len(held)} users, expected {args.count}")
+    return {
+        "ops": len(held),
+        "requests": 1 + pages_for(len(held), args.page_size),
+        **meter.figures(),
+        "rss_imported_kb": args.rss_imported_kb,
+        "rss_idle_kb": idle_kb,
+        "rss_held_kb": held_kb,
+        "held_users": len(held),
+    }
+
+
 def run_sync(calls: SyncCalls, args: Any) -> dict[str, Any]:
     """Run ``args.workload`` through a blocking client (from ``args.threads`` threads for get_conc)."""
     name, count = args.workload, args.count
@@ -78,6 +123,32 @@ def run_sync(calls: SyncCalls, args: Any) -> dict[str, Any]:
             for _ in range(count):
                 _check_stream(calls.stream_context())
         return {"ops": count, "requests": count, **meter.figures()}
+
+    if name == "first_event":
+
+        def stream() -> tuple[float, float]:
+            t0 = time.perf_counter()
+            events = iter(calls.stream_events())
+            first = next(events)
+            t1 = time.perf_counter()
+            received = [first, *events]
+            t2 = time.perf_counter()
+            _check_stream(received)
+            return t1 - t0, t2 - t0
+
+        for _ in range(max(1, args.warmup)):
+            stream()
+        with Meter() as meter:
+            timings = [stream() for _ in range(count)]
+        return _latencies([t[0] for t in timings], [t[1] for t in timings], meter)
+
+    if name == "memory":
+        # The client was constructed by the script; used once here, then measured idle.
+        calls.get_user()
+        idle_kb = settled_rss_kb()
+        with Meter() as meter:
+            held = list(calls.users())
+        return _held(held, idle_kb, args, meter)
 
     if name in ("get_seq", "get_conc"):
         threads = args.threads if name == "get_conc" else 1
@@ -129,6 +200,31 @@ async def run_async(calls: AsyncCalls, args: Any) -> dict[str, Any]:
             for _ in range(count):
                 _check_stream(await calls.stream_context())
         return {"ops": count, "requests": count, **meter.figures()}
+
+    if name == "first_event":
+
+        async def stream() -> tuple[float, float]:
+            t0 = time.perf_counter()
+            events = aiter(calls.stream_events())
+            first = await anext(events)
+            t1 = time.perf_counter()
+            received = [first, *[event async for event in events]]
+            t2 = time.perf_counter()
+            _check_stream(received)
+            return t1 - t0, t2 - t0
+
+        for _ in range(max(1, args.warmup)):
+            await stream()
+        with Meter() as meter:
+            timings = [await stream() for _ in range(count)]
+        return _latencies([t[0] for t in timings], [t[1] for t in timings], meter)
+
+    if name == "memory":
+        await calls.get_user()
+        idle_kb = settled_rss_kb()
+        with Meter() as meter:
+            held = [user async for user in calls.users()]
+        return _held(held, idle_kb, args, meter)
 
     if name in ("get_seq", "get_conc"):
         in_flight = args.concurrency if name == "get_conc" else 1

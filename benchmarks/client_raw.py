@@ -1,13 +1,16 @@
 """The floor: the benchmark's requests sent with plain aiohttp, no SDK.
 
 Same URLs, headers and bodies as the SDK sends, each response's status checked
-and its JSON decoded; nothing more. Run by ``run.py``; prints one JSON line.
+and its JSON decoded; nothing more. Over TLS (``--ca-file``) its connector gets an
+:class:`ssl.SSLContext` trusting that CA (``ssl.create_default_context(cafile=...)``).
+Run by ``run.py``; prints one JSON line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,7 +27,7 @@ from _workloads import MAX_PAGES, AsyncCalls, run_async
 
 
 class Raw:
-    def __init__(self, base_url: str, project_id: str) -> None:
+    def __init__(self, base_url: str, project_id: str, ca_file: str | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.headers = {
             "X-Recallr-Api-Key": API_KEY,
@@ -36,7 +39,9 @@ class Raw:
         self.stream_headers = {**self.headers, "Accept": "text/event-stream"}
         del self.stream_headers["Content-Type"]
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100),
+            connector=aiohttp.TCPConnector(
+                limit=100, ssl=ssl.create_default_context(cafile=ca_file) if ca_file else True
+            ),
             timeout=aiohttp.ClientTimeout(total=30),
         )
 
@@ -99,6 +104,20 @@ class Raw:
                     events.append(json.loads(line[5:]))
         return events
 
+    async def stream_events(self, user_id: str, session_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The same request, each event handed out as it arrives (time to the first event)."""
+        async with self.session.get(
+            f"{self.base}/api/v1/users/{user_id}/sessions/{session_id}/context",
+            params=STREAM_CONTEXT_PARAMS,
+            headers=self.stream_headers,
+        ) as response:
+            if response.status != 200:
+                body = await response.read()
+                raise WrongAnswer(f"stream_context answered {response.status}: {body[:200]!r}")
+            async for line in response.content:
+                if line.startswith(b"data:"):
+                    yield json.loads(line[5:])
+
     async def user_ids(self, limit: int) -> AsyncIterator[str]:
         """Every user's ID across pages, one page in memory at a time (the floor of a paginator)."""
         offset = 0
@@ -111,9 +130,21 @@ class Raw:
             if not (page["has_more"] and users):
                 return
 
+    async def users(self, limit: int) -> AsyncIterator[dict[str, Any]]:
+        """Every user (its decoded JSON object: the floor of a user object) across pages."""
+        offset = 0
+        for _ in range(MAX_PAGES):
+            page = await self.list_page(offset, limit)
+            users = page["users"]
+            for user in users:
+                yield user
+            offset += len(users)
+            if not (page["has_more"] and users):
+                return
+
 
 async def workload(args: Any) -> dict[str, Any]:
-    raw = Raw(args.base_url, args.project_id)
+    raw = Raw(args.base_url, args.project_id, args.ca_file)
     try:
         return await _workload(raw, args)
     finally:
@@ -139,6 +170,8 @@ async def _workload(raw: Raw, args: Any) -> dict[str, Any]:
         stream_context=lambda: raw.stream_context(args.user_id, args.session_id),
         list_page=lambda: raw.list_page(0, args.page_size),
         user_ids=lambda: raw.user_ids(args.page_size),
+        users=lambda: raw.users(args.page_size),
+        stream_events=lambda: raw.stream_events(args.user_id, args.session_id),
     )
     return await run_async(calls, args)
 

@@ -1,7 +1,8 @@
 """The workloads through our blocking facade ``RecallrAI``, from 1 or N threads sharing one client.
 
 Prints one JSON line. CPU time covers every thread of the process, the
-facade's background event-loop thread included.
+facade's background event-loop thread included. Over TLS (``--ca-file``) the CA
+bundle is passed as the client's own ``verify=``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from recallrai_sync import RecallrAI
 
 def main() -> dict[str, Any]:
     args = parse_args("RecallrAI (blocking facade) benchmark client")
-    with RecallrAI(API_KEY, args.project_id, base_url=args.base_url, transport="aiohttp") as client:
+    tls: dict[str, Any] = {"verify": args.ca_file} if args.ca_file else {}
+    with RecallrAI(
+        API_KEY, args.project_id, base_url=args.base_url, transport="aiohttp", **tls
+    ) as client:
         session = client.get_user(args.user_id, validate=False).get_session(
             args.session_id, validate=False
         )
@@ -26,6 +30,8 @@ def main() -> dict[str, Any]:
             stream_context=lambda: list(session.get_context_stream(include_system_prompt=False)),
             list_page=lambda: client.list_users(0, args.page_size),
             user_ids=lambda: (user.user_id for user in client.list_users(limit=args.page_size)),
+            users=lambda: client.list_users(limit=args.page_size),
+            stream_events=lambda: session.get_context_stream(include_system_prompt=False),
         )
         return run_sync(calls, args)
 

@@ -18,6 +18,14 @@ Answers (canned JSON, the statuses of PROTOCOL.md §5.1):
   Without ``stream=true`` it answers the final event's JSON as one ``application/json`` body.
 * ``GET  /api/v1/system-prompt``        -> 200 ``{"system_prompt": "..."}``
 * requests without the ``X-Recallr-*`` headers -> 401; unknown routes -> 404 ``404 page not found``.
+
+With ``--tls-cert CHAIN.pem --tls-key KEY.pem`` it serves HTTPS instead (the first line
+is then ``https://...``) and counts, on the server side, the TCP connections it accepts
+and the TLS handshakes it completes (asyncio hands a connection to the HTTP protocol
+only once its handshake is done; ``resumed`` counts the abbreviated ones, when a client
+resumed an earlier session). ``GET /_bench/tls-stats`` answers those counters as JSON,
+not counting the connections that asked for them, nor their requests; a harness reads
+them before and after a client process, and the difference is that client's.
 """
 
 from __future__ import annotations
@@ -27,9 +35,14 @@ import asyncio
 import contextlib
 import json
 import signal
+import ssl
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 TIMESTAMP = "2025-01-01T00:00:00.000000+00:00"
 MAX_LIMIT = 100
@@ -48,6 +61,61 @@ def _user(user_id: str) -> dict[str, object]:
 
 def _dumps(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class TLSStats:
+    """Server-side counters of the HTTPS listener (plain HTTP has none)."""
+
+    connections: int = 0  # TCP connections accepted
+    handshakes: int = 0  # TLS handshakes completed (one per connection that got that far)
+    resumed: int = 0  # ... of which resumed an earlier TLS session
+    requests: int = 0  # requests served over TLS (the stats requests excluded)
+    control: int = 0  # connections that carried a stats request (excluded from the above)
+    version: str = ""  # the TLS version the last handshake negotiated
+
+    def snapshot(self) -> dict[str, int | str]:
+        counts: dict[str, int | str] = asdict(self)
+        counts["connections"] = self.connections - self.control
+        counts["handshakes"] = self.handshakes - self.control
+        return counts
+
+
+class _Counted(asyncio.Protocol):
+    """Wraps aiohttp's protocol of one connection: counts its handshake, forwards the rest.
+
+    Made by the listener's protocol factory when a connection is accepted (so before
+    the handshake); asyncio calls ``connection_made`` once the handshake is complete.
+    """
+
+    def __init__(self, inner: asyncio.Protocol, stats: TLSStats) -> None:
+        self.inner = inner
+        self.stats = stats
+        self.control = False
+        stats.connections += 1
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.stats.handshakes += 1
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            self.stats.resumed += bool(ssl_object.session_reused)
+            self.stats.version = ssl_object.version() or ""
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
 
 
 # A user is this text with the ID spliced in: answers cost the server almost nothing.
@@ -111,7 +179,24 @@ def _total_for(request: web.Request, default: int) -> int:
     return default
 
 
-def build_app(default_total: int) -> web.Application:
+def build_app(default_total: int, stats: TLSStats | None = None) -> web.Application:
+    """The routes; with ``stats`` (the HTTPS listener's counters), also the stats route."""
+
+    async def tls_stats(request: web.Request) -> web.Response:
+        assert stats is not None
+        protocol = request.transport.get_protocol() if request.transport else None
+        if isinstance(protocol, _Counted) and not protocol.control:
+            protocol.control = True  # this connection is the harness's, not a client's
+            stats.control += 1
+        return web.Response(status=200, body=_dumps(stats.snapshot()), content_type=JSON)
+
+    @web.middleware
+    async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+        assert stats is not None
+        if request.path != "/_bench/tls-stats":
+            stats.requests += 1
+        return await handler(request)
+
     async def get_user(request: web.Request) -> web.Response:
         if not _authorised(request):
             return _detail(401, "Invalid API key")
@@ -171,7 +256,10 @@ def build_app(default_total: int) -> web.Application:
     async def not_found(request: web.Request) -> web.Response:
         return web.Response(status=404, text="404 page not found")
 
-    app = web.Application()
+    # Over plain HTTP the app is exactly what it was before TLS existed: no middleware.
+    app = web.Application(middlewares=[count_requests] if stats is not None else [])
+    if stats is not None:
+        app.router.add_get("/_bench/tls-stats", tls_stats)
     app.router.add_get("/api/v1/users/{user_id}", get_user)
     app.router.add_post("/api/v1/users", create_user)
     app.router.add_get("/api/v1/users", list_users)
@@ -183,14 +271,28 @@ def build_app(default_total: int) -> web.Application:
     return app
 
 
-async def serve(host: str, port: int, total: int, max_seconds: float) -> None:
-    runner = web.AppRunner(build_app(total), access_log=None, handle_signals=False)
+async def serve(
+    host: str, port: int, total: int, max_seconds: float, tls: ssl.SSLContext | None = None
+) -> None:
+    stats = TLSStats() if tls is not None else None
+    runner = web.AppRunner(build_app(total, stats), access_log=None, handle_signals=False)
     await runner.setup()
+    listener: asyncio.Server | None = None
     try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        print(f"http://{bound_host}:{bound_port}", flush=True)
+        if tls is None:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound_host, bound_port = runner.addresses[0][:2]
+            print(f"http://{bound_host}:{bound_port}", flush=True)
+        else:
+            # aiohttp's own protocol, behind one that counts connections and handshakes.
+            assert stats is not None and runner.server is not None
+            handler = runner.server
+            listener = await asyncio.get_running_loop().create_server(
+                lambda: _Counted(handler(), stats), host, port, ssl=tls, backlog=128
+            )
+            bound_host, bound_port = listener.sockets[0].getsockname()[:2]
+            print(f"https://{bound_host}:{bound_port}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -199,7 +301,18 @@ async def serve(host: str, port: int, total: int, max_seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=max_seconds)
     finally:
+        if listener is not None:
+            listener.close()
         await runner.cleanup()
+        if listener is not None:
+            await listener.wait_closed()
+
+
+def server_context(cert_chain: str, key: str) -> ssl.SSLContext:
+    """The listener's TLS settings: Python's defaults for a server, with this certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_chain, key)
+    return context
 
 
 def main() -> int:
@@ -208,11 +321,16 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--total", type=int, default=10_000, help="users listed by default")
     parser.add_argument("--max-seconds", type=float, default=4 * 3600, help="stop after this long")
+    parser.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key)")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = parser.parse_args()
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
         parser.error("the fixed server binds loopback addresses only")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    tls = server_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     with contextlib.suppress(KeyboardInterrupt):  # only where signal handlers are unavailable
-        asyncio.run(serve(args.host, args.port, args.total, args.max_seconds))
+        asyncio.run(serve(args.host, args.port, args.total, args.max_seconds, tls))
     return 0
 
 

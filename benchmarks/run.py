@@ -17,6 +17,33 @@ The official package has the same import name as ours, so it is installed
 (once, then reused) into ``benchmarks/.venv-official/`` and only ever run by
 that environment's Python. If that fails, its rows read "unavailable: <reason>".
 
+Three more sections (issue 14, "New rows"):
+
+* **TLS** (server ``tls``): ``fixed_server.py`` again, behind TLS on loopback, with a
+  throwaway CA made for the run by ``trustme`` (its certificate in the run's temporary
+  directory). Each client trusts it its own way: raw aiohttp gets an
+  ``ssl.SSLContext`` loaded with it, ours ``verify=<CA path>``, the official 0.6.6
+  (no TLS option) ``SSL_CERT_FILE``, which its httpx clients honour. get_user
+  sequential and concurrent; CPU ratios are to raw aiohttp over TLS. The server counts
+  accepted connections and completed handshakes (``fixed_server.py``); the harness
+  reads the counters before and after each client process, so every run reports its
+  own handshakes: one per pooled connection (at most the requests in flight, however
+  many requests) shows the connections are reused. Without ``trustme`` these rows
+  read "unavailable".
+* **Memory** (workload ``memory``, fixed server): each client process measures its
+  RSS after a full garbage collection at three points: once its package and client
+  class are imported, once a client is constructed and has made one get_user (idle),
+  and once ``--count`` users listed through it are held in a list. A baseline process
+  of the same Python that imported only the harness's standard-library modules
+  (``_common``, ``_workloads``) is measured too; the *idle client* figure is the
+  client process's idle RSS minus that baseline, so it includes the package's
+  imports, the lazy ones the first call loads, the client, its pool and loop thread
+  and one open connection: what having a client of that style costs a process. The
+  growth per 1,000 users held is (held - idle) / (users / 1,000).
+* **Latency** (workload ``first_event``, fixed server): wall time from starting a
+  streamed context request to receiving its first event, median (and p90) over the
+  streams of a run, then median over repetitions.
+
 Loopback only; every subprocess has a timeout and the whole run a time budget.
 """
 
@@ -30,11 +57,13 @@ import json
 import os
 import platform
 import select
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,12 +92,22 @@ class Workload:
     quick_count: int
     servers: tuple[str, ...] = ("fixed", "emulator")
     pending: str = ""  # non-empty: a hook, not run yet
+    section: str = ""  # non-empty: reported in that section, not in the per-server tables
 
+
+ALL_SERVERS = ("fixed", "emulator", "tls")
+# The servers whose rows the targets are taken on (TLS rows have no target).
+TARGET_SERVERS = ("fixed", "emulator")
 
 WORKLOADS: tuple[Workload, ...] = (
-    Workload("get_seq", "get_user, sequential", "request", 2_000, 20),
+    Workload("get_seq", "get_user, sequential", "request", 2_000, 20, ALL_SERVERS),
     Workload(
-        "get_conc", "get_user, 64 in flight (async) / 8 threads (sync)", "request", 4_000, 128
+        "get_conc",
+        "get_user, 64 in flight (async) / 8 threads (sync)",
+        "request",
+        4_000,
+        128,
+        ALL_SERVERS,
     ),
     Workload("create", "create_user with metadata", "request", 1_000, 20),
     Workload("list", "list 10,000 users through the paginator", "user", 10_000, 250),
@@ -76,6 +115,26 @@ WORKLOADS: tuple[Workload, ...] = (
     # Each op: one streamed context request (3 progress events + the final one, PROTOCOL.md
     # §5.3.3), consumed to the end. The emulator's session is created by the seed step.
     Workload("stream_context", "streamed context request (SSE)", "request", 500, 5),
+    # Each op: one streamed context request, timed from its start to its first event.
+    Workload(
+        "first_event",
+        "time to the first streamed context event",
+        "request",
+        500,
+        10,
+        ("fixed",),
+        section="latency",
+    ),
+    # RSS of an idle client, then of this many users held in a list.
+    Workload(
+        "memory",
+        "idle client, then 10,000 users held in a list",
+        "user",
+        10_000,
+        1_000,
+        ("fixed",),
+        section="memory",
+    ),
 )
 
 ASYNC_IN_FLIGHT = 64
@@ -281,7 +340,7 @@ class Server:
         assert self._proc.stdout is not None
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
         line = self._proc.stdout.readline().strip() if ready else ""
-        if not line.startswith("http://"):
+        if not line.startswith(("http://", "https://")):
             self.stop()
             raise RuntimeError(
                 f"{self.name} server did not print its URL within {timeout:g} s "
@@ -396,6 +455,68 @@ def measure_imports(
     return result
 
 
+# The memory workload's baseline: a process of the same Python that imported only the
+# harness's own modules (standard library), as every client script does before its package.
+BASELINE_SNIPPET = (
+    "import json, _common, _workloads; "
+    "print(json.dumps({'ok': True, 'rss_kb': _common.settled_rss_kb()}))"
+)
+
+
+def measure_baselines(
+    pythons: dict[str, list[str]],
+    runs: int,
+    timeout: float,
+    cpus: frozenset[int] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """RSS of a bare harness process (``BASELINE_SNIPPET``) per Python: median of ``runs``."""
+    result: dict[str, dict[str, Any]] = {}
+    for name, command in pythons.items():
+        values: list[int] = []
+        for _ in range(max(1, runs)):
+            out = run_json_process(
+                [*command, "-c", BASELINE_SNIPPET], cwd=HERE, timeout=timeout, cpus=cpus
+            )
+            if not out.ok:
+                result[name] = {"error": out.error}
+                break
+            values.append(int(out.figures["rss_kb"]))
+        else:
+            result[name] = {"rss_kb": statistics.median(values), "samples_kb": values}
+    return result
+
+
+def run_client_process(
+    command: Sequence[str],
+    settings: Settings,
+    cpus: frozenset[int] | None,
+    tls_server: Server | None = None,
+    tls: TLSFiles | None = None,
+) -> Outcome:
+    """One client process; against the TLS server, its counters are read before and after.
+
+    The differences (``tls_connections``, ``tls_handshakes``, ``tls_resumed``,
+    ``tls_requests``) are this client process's: the runs never overlap, and the
+    server leaves the connections that read the counters out of them.
+    """
+    if tls_server is None or tls is None:
+        return run_json_process(command, cwd=HERE, timeout=settings.job_timeout, cpus=cpus)
+    try:
+        before = read_tls_counters(tls_server.url, tls.ca)
+    except (OSError, ValueError, KeyError) as exc:
+        return Outcome(False, error=f"cannot read the TLS server's counters: {exc}")
+    outcome = run_json_process(command, cwd=HERE, timeout=settings.job_timeout, cpus=cpus)
+    if outcome.ok:
+        try:
+            after = read_tls_counters(tls_server.url, tls.ca)
+        except (OSError, ValueError, KeyError) as exc:
+            return Outcome(False, error=f"cannot read the TLS server's counters: {exc}")
+        for name in TLS_COUNTERS:
+            outcome.figures[f"tls_{name}"] = after[name] - before[name]
+        outcome.figures["tls_version"] = after["version"]
+    return outcome
+
+
 def client_command(
     client: Client,
     workload: Workload,
@@ -405,10 +526,12 @@ def client_command(
     settings: Settings,
     official: Path | None,
     session_id: str = "session-000000",
+    ca_file: Path | None = None,
 ) -> list[str]:
     count = settings.count(workload)
-    if server == "fixed":
-        project = f"bench-users-{count}" if workload.key in ("list", "iterate") else "bench"
+    if server in ("fixed", "tls"):
+        listing = workload.key in ("list", "iterate", "memory")
+        project = f"bench-users-{count}" if listing else "bench"
     else:
         project = EMULATOR_CREATE_PROJECT if workload.key == "create" else EMULATOR_LIST_PROJECT
     if client.official:
@@ -435,8 +558,10 @@ def client_command(
         "--id-prefix",
         f"{client.key}-{server}-r{rep}",
     ]
-    if workload.key == "stream_context":
+    if workload.key in ("stream_context", "first_event"):
         command += ["--session-id", session_id]
+    if ca_file is not None:
+        command += ["--ca-file", str(ca_file)]
     if workload.key == "get_conc":
         if client.style == "sync":
             command += ["--threads", str(SYNC_THREADS)]
@@ -458,6 +583,25 @@ def derive(figures: dict[str, Any]) -> dict[str, float]:
     }
     if "rss_growth_kb" in figures:
         derived["rss_growth_mb"] = figures["rss_growth_kb"] * 1024 / 1e6
+    for name in ("first_event_ms", "first_event_p90_ms", "first_event_min_ms", "stream_ms"):
+        if name in figures:
+            derived[name] = figures[name]
+    for name in (*(f"tls_{c}" for c in TLS_COUNTERS), "max_connections_needed"):
+        if name in figures:
+            derived[name] = figures[name]
+    if "rss_idle_kb" in figures:
+        kb = 1024 / 1e6  # KiB -> MB
+        baseline = figures.get("rss_baseline_kb")
+        derived["rss_imported_mb"] = figures["rss_imported_kb"] * kb
+        derived["rss_idle_mb"] = figures["rss_idle_kb"] * kb
+        derived["client_mb"] = (figures["rss_idle_kb"] - figures["rss_imported_kb"]) * kb
+        if baseline:
+            derived["rss_baseline_mb"] = baseline * kb
+            derived["import_mb"] = (figures["rss_imported_kb"] - baseline) * kb
+            derived["idle_client_mb"] = (figures["rss_idle_kb"] - baseline) * kb
+        # kB (1,000 bytes) per 1,000 users held
+        held_kb = (figures["rss_held_kb"] - figures["rss_idle_kb"]) * 1024 / 1000
+        derived["kb_per_1000_users"] = held_kb / (figures["held_users"] / 1000)
     return derived
 
 
@@ -537,8 +681,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     )
     parser.add_argument(
         "--servers",
-        default="fixed,emulator",
-        help="comma-separated: fixed, emulator (default: both)",
+        default=",".join(ALL_SERVERS),
+        help="comma-separated: fixed, emulator, tls (the fixed server over TLS); default: all",
     )
     parser.add_argument(
         "--out-dir", type=Path, default=HERE / "results", help="where latest.* are written"
@@ -553,8 +697,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     )
     args = parser.parse_args(argv)
     servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
-    if not servers or not set(servers) <= {"fixed", "emulator"}:
-        parser.error("--servers takes fixed, emulator or both")
+    if not servers or not set(servers) <= set(ALL_SERVERS):
+        parser.error("--servers takes fixed, emulator and/or tls")
     reps = args.reps if args.reps is not None else (1 if args.quick else 7)
     if not 1 <= reps <= 50:
         parser.error("--reps must be between 1 and 50")
@@ -576,9 +720,66 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """The run's throwaway CA and the TLS server's certificate, as PEM files."""
+
+    ca: Path  # the CA certificate: what the clients trust
+    chain: Path  # the server's certificate chain (for 127.0.0.1 and localhost)
+    key: Path  # its private key
+
+
+# How each client trusts the throwaway CA (reported with the TLS rows).
+TLS_TRUST = {
+    "raw": "aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=CA))",
+    "async": "AsyncRecallrAI(..., verify=CA path)",
+    "sync": "RecallrAI(..., verify=CA path)",
+    "official-sync": "SSL_CERT_FILE=CA path (0.6.6 has no TLS option; its httpx reads it)",
+    "official-async": "SSL_CERT_FILE=CA path (0.6.6 has no TLS option; its httpx reads it)",
+}
+TLS_COUNTERS = ("connections", "handshakes", "resumed", "requests")
+
+
+def make_tls_files(directory: Path) -> tuple[TLSFiles | None, str]:
+    """A throwaway CA and a server certificate signed by it, or ``(None, reason)``."""
+    try:
+        import trustme
+    except ImportError:
+        return None, "trustme is not installed (pip install trustme; `nox -s bench` installs it)"
+    ca = trustme.CA(organization_name="recallrai benchmark throwaway CA")
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    files = TLSFiles(directory / "ca.pem", directory / "server-chain.pem", directory / "server.key")
+    ca.cert_pem.write_to_path(str(files.ca))
+    server.private_key_pem.write_to_path(str(files.key))
+    files.chain.write_bytes(b"".join(blob.bytes() for blob in server.cert_chain_pems))
+    return files, ""
+
+
+def read_tls_counters(url: str, ca: Path) -> dict[str, Any]:
+    """The TLS server's counters (its own stats connections not counted), over HTTPS,
+    and ``version``: the TLS version its last handshake negotiated."""
+    context = ssl.create_default_context(cafile=str(ca))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+    )
+    with opener.open(f"{url}/_bench/tls-stats", timeout=30) as response:
+        counters = json.loads(response.read())
+    return {**{name: int(counters[name]) for name in TLS_COUNTERS}, "version": counters["version"]}
+
+
+def connections_needed(client: Client, workload: str) -> int:
+    """The most connections a client needs at once: its requests in flight."""
+    if workload != "get_conc":
+        return 1
+    return SYNC_THREADS if client.style == "sync" else ASYNC_IN_FLIGHT
+
+
 @contextlib.contextmanager
 def servers_running(
-    names: Sequence[str], log_dir: Path, cpus: frozenset[int] | None
+    names: Sequence[str],
+    log_dir: Path,
+    cpus: frozenset[int] | None,
+    tls: TLSFiles | None = None,
 ) -> Iterator[dict[str, Server]]:
     commands = {
         "fixed": [
@@ -588,6 +789,18 @@ def servers_running(
             "127.0.0.1",
             "--port",
             "0",
+        ],
+        "tls": [
+            sys.executable,
+            str(HERE / "fixed_server.py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--tls-cert",
+            str(tls.chain if tls else ""),
+            "--tls-key",
+            str(tls.key if tls else ""),
         ],
         "emulator": [
             sys.executable,
@@ -641,8 +854,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     placement = settings.placement
     server_cpus = placement.servers if placement else None
     client_cpus = placement.clients if placement else None
+    server_unavailable: dict[str, str] = {}  # server -> why it cannot run at all
+    tls_unavailable: dict[str, str] = {}  # client -> why it cannot run over TLS
     with tempfile.TemporaryDirectory(prefix="recallrai-bench-") as tmp:
-        with servers_running(settings.servers, Path(tmp), server_cpus) as servers:
+        tls_files: TLSFiles | None = None
+        if "tls" in settings.servers:
+            tls_files, reason = make_tls_files(Path(tmp))
+            if tls_files is None:
+                server_unavailable["tls"] = reason
+                log(f"TLS rows unavailable: {reason}")
+        running = tuple(s for s in settings.servers if s not in server_unavailable)
+
+        baselines: dict[str, dict[str, Any]] = {}
+        if any(w.key == "memory" and set(w.servers) & set(running) for w in active):
+            log("measuring the baseline RSS (the harness's modules only) ...")
+            baseline_pythons = {"ours": [sys.executable]}
+            if official_py is not None:
+                baseline_pythons["official"] = [str(official_py), "-E", "-s"]
+            baselines = measure_baselines(
+                baseline_pythons, settings.import_runs, timeout=120.0, cpus=client_cpus
+            )
+
+        with servers_running(running, Path(tmp), server_cpus, tls_files) as servers:
             if "emulator" in servers:
                 count = settings.count(next(w for w in WORKLOADS if w.key == "list"))
                 log(f"seeding the emulator with {count} users ...")
@@ -670,14 +903,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             total = settings.reps * sum(
                 1
                 for w in active
-                for s in settings.servers
+                for s in running
                 if s in w.servers
                 for c in CLIENTS
                 if c.key not in unavailable
             )
             done = 0
             for rep in range(settings.reps):
-                for server_name in settings.servers:
+                for server_name in running:
                     server = servers[server_name]
                     for workload in active:
                         if server_name not in workload.servers:
@@ -688,6 +921,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         for client in CLIENTS[start:] + CLIENTS[:start]:
                             key = (server_name, workload.key, client.key)
                             if client.key in unavailable:
+                                continue
+                            if server_name == "tls" and client.key in tls_unavailable:
                                 continue
                             done += 1
                             if time.monotonic() > settings.deadline:
@@ -705,19 +940,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 settings,
                                 official_py,
                                 session_ids.get(server_name, "session-000000"),
+                                tls_files.ca if server_name == "tls" and tls_files else None,
                             )
                             t0 = time.monotonic()
-                            outcome = run_json_process(
-                                command, cwd=HERE, timeout=settings.job_timeout, cpus=client_cpus
+                            outcome = run_client_process(
+                                command,
+                                settings,
+                                client_cpus,
+                                server if server_name == "tls" else None,
+                                tls_files,
                             )
+                            if outcome.ok and server_name == "tls":
+                                outcome.figures["max_connections_needed"] = connections_needed(
+                                    client, workload.key
+                                )
+                            if outcome.ok and workload.key == "memory":
+                                baseline = baselines.get("official" if client.official else "ours")
+                                if baseline and "rss_kb" in baseline:
+                                    outcome.figures["rss_baseline_kb"] = baseline["rss_kb"]
                             log(
-                                f"[{done}/{total}] rep {rep + 1} {server_name:8} {workload.key:8} "
+                                f"[{done}/{total}] rep {rep + 1} {server_name:8} {workload.key:11} "
                                 f"{client.key:15} {'ok' if outcome.ok else 'FAILED: ' + outcome.error}"
                                 f" ({time.monotonic() - t0:.1f} s)"
                             )
                             if outcome.ok:
                                 samples.setdefault(key, []).append(derive(outcome.figures))
                                 raw_samples.setdefault(key, []).append(outcome.figures)
+                            elif outcome.unavailable and server_name == "tls":
+                                tls_unavailable[client.key] = outcome.error
                             elif outcome.unavailable:
                                 unavailable[client.key] = outcome.error
                             else:
@@ -734,11 +984,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         imports = measure_imports(pythons, settings.import_runs, timeout=120.0, cpus=client_cpus)
 
+    # Whatever could not run over TLS, and why (the rows say "unavailable: <reason>").
+    for workload in active:
+        for client in CLIENTS:
+            key = ("tls", workload.key, client.key)
+            if "tls" not in workload.servers or "tls" not in settings.servers:
+                continue
+            why = server_unavailable.get("tls") or tls_unavailable.get(client.key)
+            if why:
+                errors[key] = f"unavailable: {why}"
+
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     rows = build_rows(settings, active, samples, raw_samples, errors, unavailable)
     targets = evaluate_targets(
         settings, rows, imports, official_reason or unavailable.get("official-sync", "")
     )
+    tls_reason = server_unavailable.get("tls", "" if "tls" in settings.servers else "not asked for")
     document = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)),
         "duration_s": round(time.time() - started_at, 1),
@@ -762,12 +1023,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             "reason": official_reason or unavailable.get("official-sync", ""),
         },
         "workloads": [
-            {"key": w.key, "title": w.title, "unit": w.unit, "pending": w.pending}
+            {
+                "key": w.key,
+                "title": w.title,
+                "unit": w.unit,
+                "pending": w.pending,
+                "section": w.section,
+            }
             for w in WORKLOADS
         ],
         "rows": rows,
         "imports": imports,
         "targets": targets,
+        "tls": tls_section(rows, tls_reason),
+        "memory": memory_section(settings, rows, baselines),
+        "latency": latency_section(settings, rows),
     }
     json_path = settings.out_dir / "latest.json"
     md_path = settings.out_dir / "latest.md"
@@ -778,7 +1048,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     md_path.write_text(markdown)
     print(markdown)
     log(f"wrote {md_path}, {json_path}" + ("" if chart_note else f", {png_path}"))
-    failed = [r for r in rows if r["error"] and not r["official"]]
+    failed = [
+        r
+        for r in rows
+        if r["error"] and not r["official"] and not r["error"].startswith("unavailable:")
+    ]
     return 1 if failed else 0
 
 
@@ -819,6 +1093,9 @@ def build_rows(
                         "requests_per_s",
                         "peak_rss_mb",
                         "rss_growth_mb",
+                        "first_event_ms",
+                        "idle_client_mb",
+                        "kb_per_1000_users",
                     ):
                         if figure in median and raw_median.get(figure):
                             ratios[figure] = median[figure] / raw_median[figure]
@@ -841,6 +1118,148 @@ def build_rows(
                     }
                 )
     return rows
+
+
+def _find(rows: list[dict[str, Any]], server: str, workload: str, client: str) -> dict[str, Any]:
+    for row in rows:
+        if (row["server"], row["workload"], row["client"]) == (server, workload, client):
+            return row
+    return {}
+
+
+def _figures(row: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """The row's medians of ``names`` (None when not measured)."""
+    median = row["median"] or {}
+    return {name: median.get(name) for name in names}
+
+
+def _head(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "workload": row["workload"],
+        "client": row["client"],
+        "label": row["label"],
+        "official": row["official"],
+        "repetitions": row["repetitions"],
+        "error": row["error"],
+    }
+
+
+def tls_section(rows: list[dict[str, Any]], reason: str) -> dict[str, Any]:
+    """The TLS rows, with each run's handshakes and the CPU ratios (to raw aiohttp over TLS,
+    and to the same client over plain HTTP to the same fixed server)."""
+    entries: list[dict[str, Any]] = []
+    for row in rows:
+        if row["server"] != "tls":
+            continue
+        median = row["median"] or {}
+        plain = (_find(rows, "fixed", row["workload"], row["client"]).get("median")) or {}
+        entry = _head(row)
+        entry.update(
+            {
+                "trusts_the_ca_by": TLS_TRUST.get(row["client"], ""),
+                "count": row["count"],
+                "cpu_us_per_op": median.get("cpu_us_per_op"),
+                "cpu_ratio_to_raw": row["ratio_to_raw"].get("cpu_us_per_op"),
+                "cpu_ratio_to_raw_paired": row["cpu_ratio_paired_median"],
+                "cpu_ratio_to_plain_http": (
+                    median["cpu_us_per_op"] / plain["cpu_us_per_op"]
+                    if median.get("cpu_us_per_op") and plain.get("cpu_us_per_op")
+                    else None
+                ),
+                "requests_per_s": median.get("requests_per_s"),
+                "handshakes": median.get("tls_handshakes"),
+                "connections": median.get("tls_connections"),
+                "resumed": median.get("tls_resumed"),
+                "server_requests": median.get("tls_requests"),
+                "max_connections_needed": median.get("max_connections_needed"),
+                "handshakes_per_repetition": [
+                    s["tls_handshakes"] for s in row["samples"] if "tls_handshakes" in s
+                ],
+                "tls_version": next(
+                    (s["tls_version"] for s in row["samples"] if s.get("tls_version")), ""
+                ),
+            }
+        )
+        entries.append(entry)
+    return {
+        "available": bool(entries) and not reason,
+        "reason": reason,
+        "ca": "a throwaway CA made for the run by trustme; server certificate for 127.0.0.1",
+        "handshakes_counted": (
+            "on the server: asyncio hands a connection to the HTTP protocol once its TLS "
+            "handshake is complete; the fixed server counts those calls (and the accepted "
+            "connections), the harness reads the counters before and after each client "
+            "process; 'resumed' counts abbreviated handshakes"
+        ),
+        "rows": entries,
+    }
+
+
+MEMORY_FIGURES = (
+    "rss_baseline_mb",
+    "rss_imported_mb",
+    "rss_idle_mb",
+    "import_mb",
+    "client_mb",
+    "idle_client_mb",
+    "kb_per_1000_users",
+)
+
+
+def memory_section(
+    settings: Settings, rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    for row in rows:
+        if row["workload"] != "memory":
+            continue
+        entry = _head(row)
+        entry.update(_figures(row, MEMORY_FIGURES))
+        entry["idle_client_ratio_to_raw"] = row["ratio_to_raw"].get("idle_client_mb")
+        entry["kb_per_1000_users_ratio_to_raw"] = row["ratio_to_raw"].get("kb_per_1000_users")
+        entries.append(entry)
+    workload = next(w for w in WORKLOADS if w.key == "memory")
+    return {
+        "users_held": settings.count(workload),
+        "baseline_rss_mb": {
+            name: (b["rss_kb"] * 1024 / 1e6 if "rss_kb" in b else b.get("error"))
+            for name, b in baselines.items()
+        },
+        "method": (
+            "RSS after a full garbage collection. baseline: a process of the same Python that "
+            "imported only the harness's standard-library modules; imported: the client "
+            "process once its package and client class are imported; idle: once a client is "
+            "constructed and has made one get_user. idle_client_mb = idle - baseline (imports, "
+            "lazy imports, client, pool, loop thread, one connection); client_mb = idle - "
+            "imported; kb_per_1000_users = (RSS holding the listed users - idle) per 1,000 "
+            "users, in kB"
+        ),
+        "rows": entries,
+    }
+
+
+LATENCY_FIGURES = ("first_event_ms", "first_event_p90_ms", "first_event_min_ms", "stream_ms")
+
+
+def latency_section(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    for row in rows:
+        if row["workload"] != "first_event":
+            continue
+        entry = _head(row)
+        entry.update(_figures(row, LATENCY_FIGURES))
+        entry["first_event_ratio_to_raw"] = row["ratio_to_raw"].get("first_event_ms")
+        entries.append(entry)
+    workload = next(w for w in WORKLOADS if w.key == "first_event")
+    return {
+        "streams": settings.count(workload),
+        "method": (
+            "wall time from starting a streamed context request (creating its iterator) to "
+            "receiving its first event; median and p90 over the streams of a run, then the "
+            "median over repetitions; stream_ms: to the last event"
+        ),
+        "rows": entries,
+    }
 
 
 def evaluate_targets(
@@ -884,6 +1303,8 @@ def evaluate_targets(
             results.append(entry)
             continue
         for server in settings.servers:
+            if server not in TARGET_SERVERS:
+                continue
             row = find(server, target.workload, target.client)
             if row is None or row["median"] is None:
                 continue
