@@ -48,7 +48,9 @@ def test_readme_python_blocks_all_run() -> None:
 
 
 def test_readme_links_into_the_docs_resolve() -> None:
-    links = re.findall(r"\]\(((?:docs/|benchmarks/|CHANGELOG)[^)#]*)", README.read_text("utf-8"))
+    links = re.findall(
+        r"\]\(((?:docs/|benchmarks/|examples/|CHANGELOG)[^)#]*)", README.read_text("utf-8")
+    )
     assert len(links) >= 15
     assert [link for link in links if not (ROOT / link).is_file()] == []
 
