@@ -263,7 +263,7 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Client benchmarks vs raw aiohttp and the official package; ``-- --quick`` for a tiny run."""
-    session.install("-e", ".", *group("bench"), "trustme>=1.1")  # trustme: the TLS rows' CA
+    session.install("-e", ".", *group("bench"))
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
