@@ -122,7 +122,11 @@ def find_python(version: str) -> str | None:
 
 def _expose_pythons(versions: tuple[str, ...], directory: Path) -> None:
     """Put a ``pythonX.Y`` link to each interpreter found in *directory*, first on PATH, so
-    nox's own lookup (by name on PATH) finds what :func:`find_python` found."""
+    nox's own lookup (by name on PATH) finds what :func:`find_python` found.
+
+    The session venvs made through a link depend on it: a link is replaced by a newer find,
+    and removed only when what it points to is gone.
+    """
     if os.name == "nt":
         return  # nox finds them through the py launcher there
     directory.mkdir(parents=True, exist_ok=True)
@@ -130,13 +134,13 @@ def _expose_pythons(versions: tuple[str, ...], directory: Path) -> None:
         link = directory / f"python{version}"
         found = find_python(version)
         if found is None:
-            with contextlib.suppress(FileNotFoundError):
-                link.unlink()
+            if link.is_symlink() and not link.exists():
+                link.unlink()  # dangling
             continue
         staged = directory / f".python{version}.{os.getpid()}"
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
-        staged.symlink_to(found)
+        staged.symlink_to(os.path.realpath(found))  # the interpreter itself, not a venv's
         os.replace(staged, link)  # atomic: a nox run started meanwhile sees one or the other
     os.environ["PATH"] = os.pathsep.join([str(directory), os.environ.get("PATH", "")])
 
