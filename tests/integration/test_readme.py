@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,35 @@ def test_readme_has_examples() -> None:
 
 
 def test_readme_python_blocks_all_run() -> None:
-    """No Python block is left out by a marker: the landing page has only runnable code."""
+    """No Python block is left out by a marker: the landing page's code runs here, or is an
+    adapter excerpt (``python integration``) checked against a tested docs example below."""
     fences = re.findall(r"^```(py\S*.*)$", README.read_text(encoding="utf-8"), re.M)
-    assert fences and set(fences) == {"python"}, fences
+    assert fences and set(fences) == {"python", "python integration"}, fences
+
+
+def _integration_blocks(text: str) -> list[str]:
+    return re.findall(r"^```python integration\n(.*?)^```$", text, re.M | re.S)
+
+
+def test_readme_adapter_snippets_are_excerpts_of_tested_examples() -> None:
+    """Each adapter snippet of the README is, line for line (dedented), part of an example its
+    docs page runs in the adapter's tests, so the landing page cannot drift from working code."""
+    snippets = _integration_blocks(README.read_text(encoding="utf-8"))
+    assert len(snippets) == 3
+    docs = README.parent / "docs" / "integrations"
+    tested = [
+        block.splitlines()
+        for page in ("openai.md", "agents.md", "langchain.md")
+        for block in _integration_blocks((docs / page).read_text(encoding="utf-8"))
+    ]
+    for snippet in snippets:
+        size = len(snippet.splitlines())
+        found = any(
+            textwrap.dedent("\n".join(lines[start : start + size]) + "\n") == snippet
+            for lines in tested
+            for start in range(len(lines) - size + 1)
+        )
+        assert found, f"not an excerpt of a tested docs example:\n{snippet}"
 
 
 def test_readme_links_into_the_docs_resolve() -> None:
