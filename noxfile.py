@@ -171,10 +171,11 @@ USER_CODE = "tests/typing/user_code.py"
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the SDK and its facade; mypy and pyright --strict over user-style code."""
+    """mypy --strict over the SDK, its facade and the examples; mypy and pyright --strict over
+    user-style code."""
     session.install("-e", ".", *group("typecheck"))
     session.run("mypy", "--strict", *(arg for pkg in PACKAGES for arg in ("-p", pkg)))
-    session.run("mypy", "--strict", USER_CODE)
+    session.run("mypy", "--strict", USER_CODE, "examples")
     session.run("pyright", "--pythonpath", f"{session.bin}/python", USER_CODE)
 
 

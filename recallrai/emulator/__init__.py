@@ -4,7 +4,7 @@
 (scoped per project ID) on a loopback port, records every request it
 receives (:class:`RecordedRequest`) and can inject faults for retry tests.
 
-For pytest, the plugin module ``recallrai.emulator.pytest_plugin`` provides
+For pytest, the plugin module ``recallrai.pytest_plugin`` provides
 the ``recallrai_emulator`` fixture (a shared server, reset before each test).
 From the command line: ``python -m recallrai.emulator --port 8765``.
 """
