@@ -238,28 +238,6 @@ def loops() -> Iterator[Loops]:
 # ============================================================================ RecallrAI side
 
 
-@pytest.fixture
-async def async_client(recallrai_emulator: Emulator) -> AsyncIterator[AsyncRecallrAI]:
-    async with AsyncRecallrAI(
-        recallrai_emulator.api_key,
-        recallrai_emulator.project_id,
-        base_url=recallrai_emulator.base_url,
-        max_retries=0,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def sync_client(recallrai_emulator: Emulator) -> Iterator[RecallrAI]:
-    with RecallrAI(
-        recallrai_emulator.api_key,
-        recallrai_emulator.project_id,
-        base_url=recallrai_emulator.base_url,
-        max_retries=0,
-    ) as client:
-        yield client
-
-
 async def async_remembering(client: AsyncRecallrAI, emu: Emulator) -> AsyncSession:
     """A new session of a user whose earlier session left the memory "I love sushi"."""
     user = await client.create_user("alice")

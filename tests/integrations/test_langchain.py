@@ -12,7 +12,7 @@ import logging
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -158,28 +158,6 @@ def _no_langsmith(monkeypatch: pytest.MonkeyPatch) -> None:
     """LangChain tracing stays off even if the developer's environment turns it on."""
     for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING"):
         monkeypatch.setenv(name, "false")
-
-
-@pytest.fixture
-async def async_client(recallrai_emulator: Emulator) -> AsyncIterator[AsyncRecallrAI]:
-    async with AsyncRecallrAI(
-        recallrai_emulator.api_key,
-        recallrai_emulator.project_id,
-        base_url=recallrai_emulator.base_url,
-        max_retries=0,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def sync_client(recallrai_emulator: Emulator) -> Iterator[RecallrAI]:
-    with RecallrAI(
-        recallrai_emulator.api_key,
-        recallrai_emulator.project_id,
-        base_url=recallrai_emulator.base_url,
-        max_retries=0,
-    ) as client:
-        yield client
 
 
 @pytest.fixture

@@ -228,28 +228,6 @@ async def async_openai(model_api: ModelAPI) -> AsyncIterator[AsyncOpenAI]:
 # --------------------------------------------------------------------------- RecallrAI side
 
 
-@pytest.fixture
-async def arecallrai(recallrai_emulator: Emulator) -> AsyncIterator[AsyncRecallrAI]:
-    async with AsyncRecallrAI(
-        recallrai_emulator.api_key,
-        recallrai_emulator.project_id,
-        base_url=recallrai_emulator.base_url,
-        max_retries=0,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def recallrai(recallrai_emulator: Emulator) -> Iterator[RecallrAI]:
-    with RecallrAI(
-        recallrai_emulator.api_key,
-        recallrai_emulator.project_id,
-        base_url=recallrai_emulator.base_url,
-        max_retries=0,
-    ) as client:
-        yield client
-
-
 async def aseeded_user(client: AsyncRecallrAI, emulator: Emulator, user_id: str) -> AsyncUser:
     """A user whose earlier, processed session left the memory ``MEMORY``."""
     user = await client.create_user(user_id)
@@ -309,12 +287,12 @@ def assert_chat_context(sent: list[dict[str, Any]], question: str = QUESTION) ->
 
 @pytest.mark.anyio
 async def test_async_chat_injects_context_and_records_both_messages(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
 ) -> None:
-    user = await aseeded_user(arecallrai, recallrai_emulator, "alice")
+    user = await aseeded_user(async_client, recallrai_emulator, "alice")
     session = await user.create_session()
     client = with_memory(async_openai, session)
     request = [SYSTEM, {"role": "user", "content": QUESTION}]
@@ -331,12 +309,12 @@ async def test_async_chat_injects_context_and_records_both_messages(
 
 @pytest.mark.anyio
 async def test_async_chat_stream_yields_chunks_unchanged_and_records_the_reply_once_whole(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
 ) -> None:
-    user = await aseeded_user(arecallrai, recallrai_emulator, "alice")
+    user = await aseeded_user(async_client, recallrai_emulator, "alice")
     session = await user.create_session()
     client = with_memory(async_openai, session)
     plain = await async_openai.chat.completions.create(
@@ -361,9 +339,9 @@ async def test_async_chat_stream_yields_chunks_unchanged_and_records_the_reply_o
 
 @pytest.mark.anyio
 async def test_async_stream_left_early_or_cut_records_no_reply(
-    arecallrai: AsyncRecallrAI, async_openai: AsyncOpenAI, model_api: ModelAPI
+    async_client: AsyncRecallrAI, async_openai: AsyncOpenAI, model_api: ModelAPI
 ) -> None:
-    user = await arecallrai.create_user("bob")
+    user = await async_client.create_user("bob")
     session = await user.create_session()
     client = with_memory(async_openai, session)
 
@@ -398,12 +376,12 @@ async def test_async_stream_left_early_or_cut_records_no_reply(
 
 @pytest.mark.anyio
 async def test_async_responses_put_context_into_instructions_and_record_both_messages(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
 ) -> None:
-    user = await aseeded_user(arecallrai, recallrai_emulator, "alice")
+    user = await aseeded_user(async_client, recallrai_emulator, "alice")
     session = await user.create_session()
     client = with_memory(async_openai, session)
 
@@ -423,12 +401,12 @@ async def test_async_responses_put_context_into_instructions_and_record_both_mes
 
 @pytest.mark.anyio
 async def test_async_responses_stream_records_the_reply_once_whole(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
 ) -> None:
-    user = await aseeded_user(arecallrai, recallrai_emulator, "alice")
+    user = await aseeded_user(async_client, recallrai_emulator, "alice")
     session = await user.create_session()
     client = with_memory(async_openai, session)
     question = [{"role": "user", "content": [{"type": "input_text", "text": QUESTION}]}]
@@ -452,14 +430,14 @@ async def test_async_responses_stream_records_the_reply_once_whole(
 
 @pytest.mark.anyio
 async def test_async_fail_open_calls_the_model_and_warns(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     emu = recallrai_emulator
-    user = await aseeded_user(arecallrai, emu, "alice")
+    user = await aseeded_user(async_client, emu, "alice")
     session = await user.create_session()
     client = with_memory(async_openai, session)
     caplog.set_level(logging.WARNING, LOGGER)
@@ -486,13 +464,13 @@ async def test_async_fail_open_calls_the_model_and_warns(
 
 @pytest.mark.anyio
 async def test_async_strict_raises_the_recallrai_error(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
 ) -> None:
     emu = recallrai_emulator
-    user = await arecallrai.create_user("carol")
+    user = await async_client.create_user("carol")
     session = await user.create_session()
     client = with_memory(async_openai, session, strict=True)
 
@@ -518,9 +496,9 @@ async def test_async_strict_raises_the_recallrai_error(
 
 @pytest.mark.anyio
 async def test_async_model_errors_propagate_and_the_user_message_stays(
-    arecallrai: AsyncRecallrAI, async_openai: AsyncOpenAI, model_api: ModelAPI
+    async_client: AsyncRecallrAI, async_openai: AsyncOpenAI, model_api: ModelAPI
 ) -> None:
-    user = await arecallrai.create_user("dave")
+    user = await async_client.create_user("dave")
     session = await user.create_session()
     client = with_memory(async_openai, session)
     model_api.chat.side_effect = None
@@ -535,12 +513,12 @@ async def test_async_model_errors_propagate_and_the_user_message_stays(
 
 @pytest.mark.anyio
 async def test_async_user_wrapper_opens_its_session_on_demand(
-    arecallrai: AsyncRecallrAI,
+    async_client: AsyncRecallrAI,
     recallrai_emulator: Emulator,
     async_openai: AsyncOpenAI,
     model_api: ModelAPI,
 ) -> None:
-    user = await aseeded_user(arecallrai, recallrai_emulator, "erin")
+    user = await aseeded_user(async_client, recallrai_emulator, "erin")
     client = with_memory(
         async_openai, user, auto_process_after_seconds=900, session_metadata={"channel": "web"}
     )
@@ -580,9 +558,9 @@ async def test_async_user_wrapper_opens_its_session_on_demand(
 
 
 def test_sync_chat_injects_context_and_records_both_messages(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = seeded_user(recallrai, recallrai_emulator, "alice").create_session()
+    session = seeded_user(sync_client, recallrai_emulator, "alice").create_session()
     client = with_memory(sync_openai, session)
     request = [SYSTEM, {"role": "user", "content": QUESTION}]
 
@@ -597,9 +575,9 @@ def test_sync_chat_injects_context_and_records_both_messages(
 
 
 def test_sync_chat_stream_yields_chunks_unchanged_and_records_the_reply_once_whole(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = seeded_user(recallrai, recallrai_emulator, "alice").create_session()
+    session = seeded_user(sync_client, recallrai_emulator, "alice").create_session()
     client = with_memory(sync_openai, session)
     plain = sync_openai.chat.completions.create(
         model="gpt-test", messages=[{"role": "user", "content": "x"}], stream=True
@@ -621,9 +599,9 @@ def test_sync_chat_stream_yields_chunks_unchanged_and_records_the_reply_once_who
 
 
 def test_sync_stream_left_early_or_cut_records_no_reply(
-    recallrai: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = recallrai.create_user("bob").create_session()
+    session = sync_client.create_user("bob").create_session()
     client = with_memory(sync_openai, session)
 
     with client.chat.completions.create(
@@ -650,9 +628,9 @@ def test_sync_stream_left_early_or_cut_records_no_reply(
 
 
 def test_sync_responses_put_context_into_instructions_and_record_both_messages(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = seeded_user(recallrai, recallrai_emulator, "alice").create_session()
+    session = seeded_user(sync_client, recallrai_emulator, "alice").create_session()
     client = with_memory(sync_openai, session)
 
     response = client.responses.create(
@@ -668,9 +646,9 @@ def test_sync_responses_put_context_into_instructions_and_record_both_messages(
 
 
 def test_sync_responses_stream_records_the_reply_once_whole(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = seeded_user(recallrai, recallrai_emulator, "alice").create_session()
+    session = seeded_user(sync_client, recallrai_emulator, "alice").create_session()
     client = with_memory(sync_openai, session)
     question = [{"role": "user", "content": [{"type": "input_text", "text": QUESTION}]}]
 
@@ -691,14 +669,14 @@ def test_sync_responses_stream_records_the_reply_once_whole(
 
 
 def test_sync_fail_open_calls_the_model_and_warns(
-    recallrai: RecallrAI,
+    sync_client: RecallrAI,
     recallrai_emulator: Emulator,
     sync_openai: OpenAI,
     model_api: ModelAPI,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     emu = recallrai_emulator
-    session = seeded_user(recallrai, emu, "alice").create_session()
+    session = seeded_user(sync_client, emu, "alice").create_session()
     client = with_memory(sync_openai, session)
     caplog.set_level(logging.WARNING, LOGGER)
 
@@ -725,10 +703,10 @@ def test_sync_fail_open_calls_the_model_and_warns(
 
 
 def test_sync_strict_raises_the_recallrai_error(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
     emu = recallrai_emulator
-    session = recallrai.create_user("carol").create_session()
+    session = sync_client.create_user("carol").create_session()
     client = with_memory(sync_openai, session, strict=True)
 
     emu.inject_fault(503, path_prefix=session_path(session, "context"))
@@ -749,9 +727,9 @@ def test_sync_strict_raises_the_recallrai_error(
 
 
 def test_sync_model_errors_propagate_and_the_user_message_stays(
-    recallrai: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = recallrai.create_user("dave").create_session()
+    session = sync_client.create_user("dave").create_session()
     client = with_memory(sync_openai, session)
     model_api.responses.side_effect = None
     model_api.responses.return_value = httpx.Response(500, json={"error": {"message": "boom"}})
@@ -762,9 +740,9 @@ def test_sync_model_errors_propagate_and_the_user_message_stays(
 
 
 def test_sync_user_wrapper_opens_its_session_on_demand(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    user = seeded_user(recallrai, recallrai_emulator, "erin")
+    user = seeded_user(sync_client, recallrai_emulator, "erin")
     client = with_memory(sync_openai, user, session_metadata={"channel": "cli"})
     assert client.memory.session is None and client.memory.user is user
     before = user.list_sessions().total
@@ -893,14 +871,14 @@ def test_sync_user_wrapper_opens_its_session_on_demand(
     ],
 )
 def test_which_messages_are_recorded(
-    recallrai: RecallrAI,
+    sync_client: RecallrAI,
     sync_openai: OpenAI,
     model_api: ModelAPI,
     kind: str,
     request_: dict[str, Any],
     recorded: list[tuple[str, str]],
 ) -> None:
-    session = recallrai.create_user("rules").create_session()
+    session = sync_client.create_user("rules").create_session()
     client = with_memory(sync_openai, session, context_role="developer")
     if kind == "chat":
         client.chat.completions.create(model="gpt-test", **request_)
@@ -916,9 +894,9 @@ def test_which_messages_are_recorded(
 
 
 def test_messages_given_as_a_generator_are_read_once(
-    recallrai: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = recallrai.create_user("gen").create_session()
+    session = sync_client.create_user("gen").create_session()
     client = with_memory(sync_openai, session)
     client.chat.completions.create(
         model="gpt-test", messages=(m for m in [SYSTEM, {"role": "user", "content": "hi"}])
@@ -938,9 +916,9 @@ def test_messages_given_as_a_generator_are_read_once(
 
 
 def test_tool_calls_and_empty_replies_record_no_assistant_message(
-    recallrai: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = recallrai.create_user("tools").create_session()
+    session = sync_client.create_user("tools").create_session()
     client = with_memory(sync_openai, session)
     model_api.reply = ""
     client.responses.create(model="gpt-test", input="Call the tool.")
@@ -967,9 +945,9 @@ def test_tool_calls_and_empty_replies_record_no_assistant_message(
 
 
 def test_recall_options_reach_the_context_request(
-    recallrai: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
+    sync_client: RecallrAI, recallrai_emulator: Emulator, sync_openai: OpenAI, model_api: ModelAPI
 ) -> None:
-    session = recallrai.create_user("opts").create_session()
+    session = sync_client.create_user("opts").create_session()
     options = RecallOptions(
         recall_strategy="low_latency",
         min_top_k=5,
@@ -1010,9 +988,9 @@ def test_recall_options_reach_the_context_request(
 
 @pytest.mark.anyio
 async def test_the_wrapper_is_the_openai_client_except_where_memory_goes(
-    arecallrai: AsyncRecallrAI, async_openai: AsyncOpenAI, model_api: ModelAPI
+    async_client: AsyncRecallrAI, async_openai: AsyncOpenAI, model_api: ModelAPI
 ) -> None:
-    session = await (await arecallrai.create_user("proxy")).create_session()
+    session = await (await async_client.create_user("proxy")).create_session()
     client = with_memory(async_openai, session)
     assert isinstance(client, AsyncMemoryOpenAI)
     assert client.unwrapped is async_openai
@@ -1035,9 +1013,9 @@ async def test_the_wrapper_is_the_openai_client_except_where_memory_goes(
 
 
 def test_the_client_and_the_session_must_be_of_one_style(
-    recallrai: RecallrAI, sync_openai: OpenAI
+    sync_client: RecallrAI, sync_openai: OpenAI
 ) -> None:
-    session = recallrai.create_user("styles").create_session()
+    session = sync_client.create_user("styles").create_session()
     async_session = session._async  # the async twin behind the blocking session
     with pytest.raises(TypeError, match="blocking recallrai Session or User"):
         with_memory(sync_openai, async_session)  # type: ignore[call-overload]
