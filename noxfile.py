@@ -1,5 +1,5 @@
 """Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``generate``, ``build``, ``docs``,
-``demo``, ``bench``, ``official``, ``compat``.
+``demo``, ``bench``, ``mutation``, ``official``, ``compat``.
 
 Sessions install the project and its PEP 735 dependency groups (``[dependency-groups]`` in
 pyproject.toml). ``tests`` runs on every supported Python (``tests-3.10`` ... ``tests-3.13``):
@@ -270,6 +270,31 @@ def bench(session: nox.Session) -> None:
     """Client benchmarks vs raw aiohttp and the official package; ``-- --quick`` for a tiny run."""
     session.install("-e", ".", *group("bench"))
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+MUTANTS = ROOT / "mutants"  # mutmut's working copy
+
+
+@nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the core modules (mutmut, ``[tool.mutmut]`` in pyproject.toml), then
+    each module's score (tests/mutation/score.py): under 90 % fails. Slow, so not run by CI:
+    run it before a release and record the scores in CHANGELOG.md.
+
+    The mutants face tests/unit, tests/integration, tests/sync and tests/hostile, the suites
+    that drive the core modules in mutmut's own process. Left out: tests/docs, tests/examples,
+    tests/release and tests/integration/test_readme.py (they need files mutants/ does not hold:
+    the docs, the examples, the README, a built distribution), tests/emulator (the emulator's own behaviour), tests/integrations (the
+    LLM-framework adapters, over the same pipeline as tests/integration) and tests/benchmarks.
+    ``-- NAME...`` re-runs only the mutants matching those mutmut names, on the mutants/ of the
+    last run. One worker per CPU this process may use: ``taskset -c 1 nox -s mutation``.
+    """
+    session.install("-e", ".", *group("mutation"))
+    if not session.posargs:
+        shutil.rmtree(MUTANTS, ignore_errors=True)  # else mutmut keeps copies of older sources
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    session.run("mutmut", "run", "--max-children", str(workers or 1), *session.posargs)
+    session.run("python", "tests/mutation/score.py")
 
 
 @nox.session

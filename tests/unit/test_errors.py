@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import time
@@ -14,7 +15,12 @@ import respx
 
 from recallrai import AsyncRecallrAI
 from recallrai import exceptions as exc
-from recallrai._errors import ErrorContext, error_from_response
+from recallrai._errors import (
+    ErrorContext,
+    error_from_failure,
+    error_from_response,
+    parse_retry_after,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -796,3 +802,160 @@ async def test_an_answer_about_another_object_is_malformed(api, new_client, wire
             with pytest.raises(exc.MalformedResponseError, match="where"):
                 await call()
     assert user.user_id == "u"  # nothing was adopted from the wrong answer
+
+
+# --------------------------------------------------------------------------- every field, exactly
+
+_RESOLVE_TEXTS = [
+    ("Merge conflict c1 is already resolved", exc.MergeConflictAlreadyResolvedError),
+    (
+        "Invalid questions provided: original questions: ['q']",
+        exc.MergeConflictInvalidQuestionsError,
+    ),
+    ("Missing answers for the following questions: ['q']", exc.MergeConflictMissingAnswersError),
+    (
+        "Invalid answer 'x' for question 'q'. Valid options are: ['y']",
+        exc.MergeConflictInvalidAnswerError,
+    ),
+    ("Something else", exc.RecallrAIError),
+]
+
+
+@pytest.mark.parametrize(("text", "cls"), _RESOLVE_TEXTS)
+def test_resolve_errors_keep_the_status_and_the_detail(text, cls):
+    detail = {"message": text, "code": 7}
+    error = error_from_response(400, {}, _json({"detail": detail}), RESOLVE)
+    assert type(error) is cls
+    assert (error.message, error.http_status, error.detail) == (text, 400, detail)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "message"),
+    [
+        (401, exc.AuthenticationError, "Authentication failed: check the API key and project ID"),
+        (429, exc.RateLimitError, "Rate limit exceeded"),
+        (500, exc.InternalServerError, "The server failed"),
+        (503, exc.InternalServerError, "The server failed"),
+        (422, exc.ValidationError, "The server refused the request"),
+        (418, exc.RecallrAIError, "The server refused the request"),
+    ],
+)
+@pytest.mark.parametrize("body", [b"", b"{}", b'{"detail": ""}', b'{"detail": []}'])
+def test_default_messages_when_the_server_gives_none(status, cls, message, body):
+    if status == 418 and body == b"":
+        return  # not a JSON object: MalformedResponseError (tested elsewhere)
+    error = error_from_response(status, {}, body)
+    assert type(error) is cls
+    assert (error.message, error.http_status) == (message, status)
+
+
+@pytest.mark.parametrize(
+    ("detail", "message"),
+    [
+        ([{"msg": "a"}, {"loc": "x"}, "text", {"msg": 5}], "a; 5"),
+        ({"message": "from a dict"}, "from a dict"),
+        ({"message": 5}, "The server refused the request"),
+        (7, "The server refused the request"),
+    ],
+)
+def test_detail_shapes_give_the_message(detail, message):
+    error = error_from_response(418, {}, _json({"detail": detail}))
+    assert (error.message, error.detail) == (message, detail)
+
+
+def test_not_found_keeps_the_detail_and_status():
+    detail = "Session s1 not found"
+    error = error_from_response(404, {}, _json({"detail": detail}), ErrorContext("session", "u1"))
+    assert type(error) is exc.SessionNotFoundError
+    assert (error.http_status, error.detail) == (404, detail)
+    user_missing = "User u1 not found"
+    error = error_from_response(
+        404, {}, _json({"detail": user_missing}), ErrorContext("session", "u1")
+    )
+    assert type(error) is exc.UserNotFoundError
+    assert (error.message, error.http_status, error.detail) == (user_missing, 404, user_missing)
+
+
+def test_gateway_404_is_a_connection_error_with_its_status():
+    error = error_from_response(404, {}, b"404 page not found", ErrorContext("user", "u1"))
+    assert type(error) is exc.ConnectionError
+    assert error.http_status == 404
+    assert error.message == "The API endpoint does not exist (404 page not found): check base_url"
+
+
+def test_non_object_body_is_malformed_and_quotes_its_start():
+    error = error_from_response(418, {}, b"[1, 2]" + b"x" * 300)
+    assert type(error) is exc.MalformedResponseError
+    assert error.http_status == 418
+    assert (
+        error.message
+        == f"HTTP 418 with a body that is not a JSON object: {(b'[1, 2]' + b'x' * 194)!r}"
+    )
+
+
+def test_conflict_and_state_errors_keep_the_detail():
+    detail = "taken"
+    taken = error_from_response(
+        409, {}, _json({"detail": detail}), ErrorContext("user", "u1", user_exists_on_409=True)
+    )
+    assert type(taken) is exc.UserAlreadyExistsError
+    assert (taken.http_status, taken.detail) == (409, detail)
+    state = error_from_response(
+        400, {}, _json({"detail": detail}), ErrorContext("session", "u1", "session_state")
+    )
+    assert type(state) is exc.InvalidSessionStateError
+    assert (state.message, state.http_status, state.detail) == (detail, 400, detail)
+
+
+def test_invalid_categories_keep_status_detail_and_categories_as_text():
+    detail = {"message": "bad categories", "invalid_categories": ["a", 2]}
+    error = error_from_response(
+        400, {}, _json({"detail": detail}), ErrorContext("user", "u1", "categories")
+    )
+    assert type(error) is exc.InvalidCategoriesError
+    assert (error.message, error.http_status, error.detail) == ("bad categories", 400, detail)
+    assert error.invalid_categories == ["a", "2"]
+
+
+def test_retry_after_http_date_keeps_its_zone():
+    # 30 s from now, written in a +02:00 zone: a parser that took it for UTC would see a
+    # date two hours in the past and wait nothing.
+    zone = datetime.timezone(datetime.timedelta(hours=2))
+    when = datetime.datetime.fromtimestamp(time.time() + 30, zone)
+    header = email.utils.format_datetime(when)
+    assert header.endswith("+0200")
+    wait = parse_retry_after({"Retry-After": header})
+    assert wait is not None and 25 <= wait <= 31
+
+
+def test_retry_after_http_date_without_zone_is_gmt(monkeypatch):
+    # "-0000" means no zone given (RFC 2822); HTTP dates are GMT, whatever the local zone is.
+    monkeypatch.setenv("TZ", "Asia/Kathmandu")
+    time.tzset()
+    try:
+        future = time.gmtime(time.time() + 30)
+        header = time.strftime("%a, %d %b %Y %H:%M:%S -0000", future)
+        wait = parse_retry_after({"Retry-After": header})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert wait is not None and 25 <= wait <= 31
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" 7 ", 7.0), ("0", 0.0), ("", None), ("   ", None), ("1.", None), (".5", None)],
+)
+def test_retry_after_delta_seconds(value, expected):
+    assert parse_retry_after({"Retry-After": value}) == expected
+
+
+def test_failure_below_http_maps_to_network_errors():
+    from recallrai._transport import TransportFailure
+
+    timed_out = error_from_failure(TransportFailure("slow", sent=True, timed_out=True), "GET /x")
+    assert type(timed_out) is exc.TimeoutError
+    assert (timed_out.message, timed_out.http_status) == ("GET /x: slow", None)
+    refused = error_from_failure(TransportFailure("refused", sent=False), "POST /y")
+    assert type(refused) is exc.ConnectionError
+    assert refused.message == "POST /y: refused"

@@ -556,3 +556,236 @@ async def test_a_huge_server_detail_is_cut_in_the_message_kept_in_detail(api, ne
     assert len(caught.value.message) <= exc.MAX_MESSAGE_LENGTH
     assert len(str(caught.value)) < exc.MAX_MESSAGE_LENGTH + 50
     assert caught.value.detail == f"User {huge_id} not found"
+
+
+# --------------------------------------------------------------------------- the rules, one by one
+# The checks themselves (recallrai._validation), called directly: exact bounds, types and texts.
+
+from recallrai import _validation as rules  # noqa: E402
+
+
+def _nested_lists(depth: int) -> dict[str, Any]:
+    """``{"a": [[...]]}`` whose innermost list sits ``depth`` levels below the object."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return {"a": value}
+
+
+def _nested_dicts(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("build", [_nested_lists, _nested_dicts], ids=["lists", "dicts"])
+def test_json_nesting_is_allowed_down_to_exactly_64_levels(build):
+    deepest = build(rules.MAX_JSON_DEPTH)
+    assert rules.require_json_object(deepest, "metadata") == deepest
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_json_object(build(rules.MAX_JSON_DEPTH + 1), "metadata")
+    assert info.value.message == "metadata is nested deeper than 64 levels"
+
+
+def test_json_copy_is_a_deep_plain_copy():
+    inner = [1, 2.5, "x", None, True]
+    value = MappingProxyType({"a": {"b": inner}, "t": (1, 2)})
+    copy = rules.require_json_object(value, "metadata")
+    assert copy == {"a": {"b": [1, 2.5, "x", None, True]}, "t": [1, 2]}
+    assert type(copy) is dict and type(copy["a"]) is dict and type(copy["t"]) is list
+    assert copy["a"]["b"] is not inner
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"a": math.nan}, "metadata cannot hold nan: JSON has no such number"),
+        ({"a": [math.inf]}, "metadata cannot hold inf: JSON has no such number"),
+        ({1: "a"}, "metadata keys must be strings, got 1"),
+        ({"a": {2}}, "metadata cannot hold a set: not JSON data"),
+        ({"a": "\ud800"}, "metadata holds text that is not valid Unicode"),
+        ({"\ud800": 1}, "metadata holds text that is not valid Unicode"),
+        ([1], "metadata must be a dict (a JSON object), not list"),
+    ],
+)
+def test_json_object_refusals_say_what_is_wrong(value, message):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_json_object(value, "metadata")
+    assert info.value.message == message
+    assert info.value.http_status is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (5, "user_id must be a string, not int"),
+        (" \t", "user_id must be a non-empty string"),
+        ("", "user_id must be a non-empty string"),
+        ("a\udc00", "user_id holds text that is not valid Unicode"),
+    ],
+)
+def test_text_refusals(value, message):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_text(value, "user_id")
+    assert info.value.message == message
+
+
+def test_text_is_returned_unchanged():
+    assert rules.require_text(" a ", "user_id") == " a "
+
+
+@pytest.mark.parametrize("value", [0.2, 0.8, 0.5, 0.2000000001])
+def test_threshold_bounds_are_inclusive(value):
+    assert rules.require_float(value, "memories_threshold", 0.2, 0.8) == value
+
+
+def test_float_accepts_ints():
+    assert rules.require_float(1, "weight", 0, 2) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0.19999999, "memories_threshold must be between 0.2 and 0.8, got 0.19999999"),
+        (0.80000001, "memories_threshold must be between 0.2 and 0.8, got 0.80000001"),
+        (math.nan, "memories_threshold must be between 0.2 and 0.8, got nan"),
+        (True, "memories_threshold must be a number, not bool"),
+        ("0.5", "memories_threshold must be a number, not str"),
+        (None, "memories_threshold must be a number, not NoneType"),
+    ],
+)
+def test_float_refusals(value, message):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_float(value, "memories_threshold", 0.2, 0.8)
+    assert info.value.message == message
+
+
+async def test_context_thresholds_accept_both_bounds(api, new_client):
+    route = api.get("/api/v1/users/u1/sessions/s1/context").mock(
+        return_value=httpx.Response(200, json={"context": "c"})
+    )
+    async with new_client() as client:
+        user = await client.get_user("u1", validate=False)
+        session = await user.get_session("s1", validate=False)
+        await session.get_context(
+            memories_threshold=0.2, summaries_threshold=0.8, include_system_prompt=False
+        )
+    query = route.calls.last.request.url.params
+    assert (query["memories_threshold"], query["summaries_threshold"]) == ("0.2", "0.8")
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "message"),
+    [
+        (True, 0, None, "limit must be an integer, not bool"),
+        (1.0, 0, None, "limit must be an integer, not float"),
+        (-1, 0, None, "limit must be at least 0, got -1"),
+        (2**63, 0, None, "limit must be at least 0, got 9223372036854775808"),
+        (2**64 - 1, 0, None, "limit must be at least 0, got 18446744073709551615"),
+        (2**64, 0, None, "limit must be at least 0, got an integer of 65 bits"),
+        (0, 1, 100, "limit must be between 1 and 100, got 0"),
+        (101, 1, 100, "limit must be between 1 and 100, got 101"),
+    ],
+)
+def test_int_refusals(value, low, high, message):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_int(value, "limit", low, high)
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high"), [(0, 0, None), (2**63 - 1, 0, None), (1, 1, 100), (100, 1, 100)]
+)
+def test_int_bounds_are_inclusive(value, low, high):
+    assert rules.require_int(value, "limit", low, high) == value
+
+
+def test_page_checks_offset_then_limit():
+    assert rules.require_page(0, 100, 100) == (0, 100)
+    with pytest.raises(exc.ValidationError, match=r"^offset must be at least 0, got -1$"):
+        rules.require_page(-1, 0, 100)
+    with pytest.raises(exc.ValidationError, match=r"^limit must be between 1 and 100, got 101$"):
+        rules.require_page(0, 101, 100)
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_bool_accepts_bools_and_none(value):
+    assert rules.require_bool(value, "flag") is value
+
+
+def test_bool_refusal():
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_bool(1, "flag")
+    assert info.value.message == "flag must be True, False or None, not int"
+
+
+def test_enum_refusal_lists_the_values():
+    from recallrai import RecallStrategy
+
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_enum("nope", RecallStrategy, "recall_strategy")
+    valid = ", ".join(repr(member.value) for member in RecallStrategy)
+    assert info.value.message == f"recall_strategy must be one of {valid}, got 'nope'"
+
+
+@pytest.mark.parametrize("value", [0.001, 1, 2.5, 1e300])
+def test_timeout_accepts_positive_finite_numbers(value):
+    result = rules.require_timeout(value)
+    assert result == value and type(result) is float
+
+
+@pytest.mark.parametrize("value", [0, -1, math.inf, math.nan, True, "1", None])
+def test_timeout_refusals(value):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_timeout(value)
+    assert info.value.message == f"timeout must be a positive number of seconds, got {value!r}"
+
+
+@pytest.mark.parametrize("value", [0, 1, 10])
+def test_retries_accept_counts(value):
+    assert rules.require_retries(value) == value
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.0, "1", None])
+def test_retries_refusals(value):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_retries(value)
+    assert info.value.message == f"max_retries must be an integer >= 0, got {value!r}"
+
+
+def test_headers_are_copied_when_valid():
+    token = "!#$%&'*+-.^_`|~09azAZ"
+    headers = MappingProxyType({token: "v a l u e", "X-Other": ""})
+    assert rules.require_headers(headers, "extra_headers") == {
+        token: "v a l u e",
+        "X-Other": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ([("a", "b")], "extra_headers must be a mapping of header names to values"),
+        ({"": "v"}, "extra_headers has an invalid header name: ''"),
+        ({1: "v"}, "extra_headers has an invalid header name: '1'"),
+        ({"a b": "v"}, "extra_headers has an invalid header name: 'a b'"),
+        ({"a:b": "v"}, "extra_headers has an invalid header name: 'a:b'"),
+        ({"x" * 150 + " ": "v"}, f"extra_headers has an invalid header name: '{'x' * 100}'"),
+        (
+            {"x-recallr-api-key": "k"},
+            "extra_headers cannot set x-recallr-api-key: a client's credentials are fixed when it is built",
+        ),
+        (
+            {"X-Recallr-Project-Id": "p"},
+            "extra_headers cannot set X-Recallr-Project-Id: a client's credentials are fixed when it is built",
+        ),
+        ({"X-A": 1}, "extra_headers['X-A'] must be a single-line ASCII string, not int"),
+        ({"X-A": "a\nb"}, "extra_headers['X-A'] has control or non-ASCII characters"),
+        ({"X-A": "é"}, "extra_headers['X-A'] has control or non-ASCII characters"),
+    ],
+)
+def test_header_refusals(headers, message):
+    with pytest.raises(exc.ValidationError) as info:
+        rules.require_headers(headers, "extra_headers")
+    assert info.value.message == message
