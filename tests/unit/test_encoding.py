@@ -326,3 +326,40 @@ def test_query_encoding_is_exactly_form_encoding(params):
         else:
             pairs.append((key, repr(value) if isinstance(value, float) else str(value)))
     assert encode_query(params) == urlencode(pairs)
+
+
+# --------------------------------------------------------------------------- edge cases, exactly
+
+
+@pytest.mark.parametrize(
+    ("segment", "encoded"),
+    [
+        ("..X", "..X"),  # dots and more: not a dot-segment, left as it is
+        ("X..", "X.."),
+        (".a", ".a"),
+        ("..", "%2E%2E"),
+        ("a b", "a%20b"),
+        ("-_~", "-_~"),
+    ],
+)
+def test_segments_only_all_dots_are_escaped(segment, encoded):
+    assert api_path("users", segment) == f"/api/v1/users/{encoded}"
+
+
+def test_body_refuses_what_json_cannot_carry():
+    with pytest.raises(ValueError):
+        encode_body({"a": float("nan")})
+    with pytest.raises(ValueError):
+        encode_body({"a": [float("inf")]})
+
+
+def test_body_nested_none_is_kept_and_text_is_not_escaped():
+    assert encode_body({"a": None, "b": {"c": None}, "d": [None], "e": "é"}) == (
+        '{"b":{"c":null},"d":[null],"e":"é"}'.encode()
+    )
+
+
+def test_query_keys_and_mappings_are_form_encoded():
+    assert encode_query([("a b", {"k": "v w"}), ("x&y", ["1 2"])]) == (
+        "a+b=%7B%22k%22%3A+%22v+w%22%7D&x%26y=1+2"
+    )

@@ -193,3 +193,94 @@ async def test_users_from_a_page_are_usable(api, new_client, wire_user):
         page = await client.list_users()
         await page.users[0].delete()
     assert delete.call_count == 1
+
+
+# --------------------------------------------------------------------------- the Page class itself
+
+from recallrai import _pagination as pagination  # noqa: E402
+
+
+class _Item:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def to_dict(self) -> dict[str, int]:
+        return {"n": self.n}
+
+
+class _Source:
+    def __init__(self, blocking: bool) -> None:
+        self.blocking = blocking
+
+    async def afetch(self, offset: int) -> Any:
+        raise AssertionError("not fetched")
+
+    def fetch(self, offset: int) -> Any:
+        raise AssertionError("not fetched")
+
+
+@pytest.mark.parametrize(
+    ("cls", "key"),
+    [
+        (pagination.Page, "items"),
+        (pagination.UserPage, "users"),
+        (pagination.SessionPage, "sessions"),
+        (pagination.MessagePage, "messages"),
+        (pagination.MemoryPage, "items"),
+        (pagination.MergeConflictPage, "conflicts"),
+    ],
+)
+def test_to_dict_names_every_field(cls, key):
+    page = cls(
+        items=[_Item(1), {"plain": True}, 3],
+        total=9,
+        offset=4,
+        limit=3,
+        has_more=True,
+        source=_Source(False),
+    )
+    assert page.to_dict() == {
+        key: [{"n": 1}, {"plain": True}, 3],
+        "total": 9,
+        "has_more": True,
+        "offset": 4,
+        "limit": 3,
+    }
+
+
+def test_map_keeps_the_class_and_every_field():
+    source = _Source(True)
+    page = pagination.SessionPage(
+        items=[1, 2], total=7, offset=2, limit=2, has_more=True, source=_Source(False)
+    )
+    mapped = page.map(lambda n: n * 10, source)
+    assert type(mapped) is pagination.SessionPage
+    assert (mapped.items, mapped.total, mapped.offset, mapped.limit) == ([10, 20], 7, 2, 2)
+    assert mapped.has_more() is True and mapped._source is source
+    assert mapped.next_offset() == 4 and len(mapped) == 2
+
+
+def test_pages_refuse_the_other_kind_of_iteration():
+    blocking = pagination.Page(
+        items=[], total=0, offset=0, limit=1, has_more=False, source=_Source(True)
+    )
+    with pytest.raises(
+        TypeError, match=r"^this page belongs to the sync client: iterate it with `for`$"
+    ):
+        blocking.__aiter__()
+    awaiting = pagination.Page(
+        items=[], total=0, offset=0, limit=1, has_more=False, source=_Source(False)
+    )
+    with pytest.raises(
+        TypeError, match=r"^this page belongs to the async client: iterate it with `async for`$"
+    ):
+        next(iter(awaiting))
+
+
+def test_has_more_reads_both_ways():
+    for flag in (True, False):
+        page = pagination.Page(
+            items=[1], total=1, offset=0, limit=1, has_more=flag, source=_Source(False)
+        )
+        assert bool(page.has_more) is flag and page.has_more() is flag
+        assert repr(page.has_more) == str(page.has_more) == repr(flag)
