@@ -959,3 +959,19 @@ def test_failure_below_http_maps_to_network_errors():
     refused = error_from_failure(TransportFailure("refused", sent=False), "POST /y")
     assert type(refused) is exc.ConnectionError
     assert refused.message == "POST /y: refused"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (401, exc.AuthenticationError),
+        (422, exc.ValidationError),
+        (429, exc.RateLimitError),
+        (502, exc.InternalServerError),
+    ],
+)
+def test_status_errors_keep_the_server_detail(status, cls):
+    detail = {"message": "said so", "extra": [1]}
+    error = error_from_response(status, {}, _json({"detail": detail}))
+    assert type(error) is cls
+    assert (error.message, error.http_status, error.detail) == ("said so", status, detail)

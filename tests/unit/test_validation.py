@@ -789,3 +789,8 @@ def test_header_refusals(headers, message):
     with pytest.raises(exc.ValidationError) as info:
         rules.require_headers(headers, "extra_headers")
     assert info.value.message == message
+
+
+def test_a_header_name_may_use_every_token_character():
+    every = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert rules.require_headers({every: "v"}, "extra_headers") == {every: "v"}
