@@ -273,14 +273,12 @@ async def test_a_stream_error_body_over_the_cap_names_the_request():
 
 
 @pytest.mark.parametrize(
-    "stream",
-    [
-        FakeStream(401, fail=TransportFailure("cut", sent=True)),
-        FakeStream(401, hang=True),
-    ],
+    "options",
+    [{"fail": TransportFailure("cut", sent=True)}, {"hang": True}],
     ids=["cut", "silent"],
 )
-async def test_a_stream_error_body_that_does_not_arrive_is_left_out(stream):
+async def test_a_stream_error_body_that_does_not_arrive_is_left_out(options):
+    stream = FakeStream(401, **options)
     pipe, _ = pipeline(FakeTransport(stream), timeout=0.05)
     with pytest.raises(exc.AuthenticationError) as info:
         await pipe.open_stream("/api/v1/s", params=[])
