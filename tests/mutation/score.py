@@ -31,16 +31,20 @@ EQUIVALENT = HERE / "equivalent-mutants.toml"
 DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
-def _added_lines(mutant: str, path: str) -> set[str]:
-    """The stripped lines the mutant puts in place of the original's."""
+def _changed_lines(mutant: str, path: str) -> set[str]:
+    """The lines the mutant changes, each as ``+text`` (added) or ``-text`` (removed), stripped."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     diff = get_diff_for_mutant(mutant, path=path)
     return {
-        line[1:].strip()
+        line[0] + line[1:].strip()
         for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++") and "__mutmut_" not in line
+        if line[:1] in "+-" and line[:3] not in ("+++", "---") and "__mutmut_" not in line
     }
+
+
+def _normal(line: str) -> str:
+    return line[0] + line[1:].strip()
 
 
 def main() -> int:
@@ -80,7 +84,7 @@ def main() -> int:
                 continue
             if status == "survived" and mutant in listed:
                 seen.add(mutant)
-                if listed[mutant]["line"].strip() in _added_lines(mutant, path):
+                if _normal(listed[mutant]["line"]) in _changed_lines(mutant, path):
                     count["equivalent"] += 1
                     continue
                 problems.append(f"{mutant}: stale entry (it no longer mutates the listed line)")

@@ -286,6 +286,15 @@ async def test_a_stream_error_body_that_does_not_arrive_is_left_out(options):
     assert stream.closed == 1
 
 
+async def test_a_stream_error_without_its_body_is_malformed_with_an_empty_body():
+    stream = FakeStream(418, fail=TransportFailure("cut", sent=True))
+    pipe, _ = pipeline(FakeTransport(stream))
+    with pytest.raises(exc.MalformedResponseError) as info:
+        await pipe.open_stream("/api/v1/s", params=[])
+    assert info.value.message == "HTTP 418 with a body that is not a JSON object: b''"
+    assert (info.value.http_status, info.value.path, stream.closed) == (418, "/api/v1/s", 1)
+
+
 async def test_a_retried_stream_is_closed_before_the_next_attempt():
     first, second = FakeStream(503), FakeStream(200)
     transport = FakeTransport(first, second)
@@ -592,3 +601,24 @@ async def test_nothing_is_logged_below_info(caplog):
     with caplog.at_level(logging.WARNING, logger="recallrai"):
         await pipe.request("GET", "/x")
     assert [r for r in caplog.records if r.name == "recallrai"] == []
+
+
+async def test_the_expected_status_is_the_only_success():
+    pipe, _ = pipeline(FakeTransport(ok({}, 200)))
+    with pytest.raises(exc.MalformedResponseError) as info:
+        await pipe.request("POST", "/api/v1/u", body={}, expect=201)
+    assert info.value.message == "POST /api/v1/u answered 200, expected 201"
+
+
+async def test_the_wait_between_attempts_is_asyncio_sleep_by_default():
+    transport = FakeTransport(RawResponse(429, {"Retry-After": "0"}, b""), ok({"done": True}))
+    made = Pipeline(
+        api_key=KEY,
+        project_id="proj",
+        base_url=BASE,
+        timeout=5.0,
+        max_retries=1,
+        transport=transport,  # type: ignore[arg-type]
+    )
+    assert made.sleep is asyncio.sleep
+    assert await made.request("POST", "/api/v1/x") == {"done": True}
