@@ -284,3 +284,18 @@ def test_has_more_reads_both_ways():
         )
         assert bool(page.has_more) is flag and page.has_more() is flag
         assert repr(page.has_more) == str(page.has_more) == repr(flag)
+
+
+@pytest.mark.parametrize("data", [[1], "users", None])
+def test_a_page_envelope_that_is_not_an_object_is_malformed(data):
+    with pytest.raises(exc.MalformedResponseError) as info:
+        pagination.page_fields(data, "users")
+    assert info.value.message.startswith("Malformed users page in the server's answer: ")
+
+
+def test_page_fields_of_an_envelope():
+    assert pagination.page_fields({"users": [1], "total": 5, "has_more": True}, "users") == (
+        [1],
+        5,
+        True,
+    )

@@ -794,3 +794,16 @@ def test_header_refusals(headers, message):
 def test_a_header_name_may_use_every_token_character():
     every = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
     assert rules.require_headers({every: "v"}, "extra_headers") == {every: "v"}
+
+
+def test_enum_members_of_another_enum_are_refused_even_with_a_matching_value():
+    import enum
+
+    from recallrai import RecallStrategy
+
+    class Lookalike(str, enum.Enum):
+        BALANCED = "balanced"
+
+    assert rules.require_enum("balanced", RecallStrategy, "s") is RecallStrategy.BALANCED
+    with pytest.raises(exc.ValidationError, match=r"^s must be one of "):
+        rules.require_enum(Lookalike.BALANCED, RecallStrategy, "s")
