@@ -257,7 +257,7 @@ class ContextStream:
             event = self._buffered_event()
             try:
                 if event is None:
-                    async with deadline(self._timeout):
+                    with deadline(self._timeout):
                         event = await self._next_event()
             except TimeoutError:
                 raise exc.TimeoutError(

@@ -30,7 +30,7 @@ def _segment(value: str) -> str:
 
 def api_path(*segments: str) -> str:
     """``/api/v1/`` followed by the segments, each percent-encoded on its own."""
-    return API_PREFIX + "".join("/" + _segment(segment) for segment in segments)
+    return f"{API_PREFIX}/{'/'.join(map(_segment, segments))}"
 
 
 def _scalar(value: object) -> str:

@@ -23,7 +23,7 @@ Resource = Literal["user", "session", "conflict", "memory"]
 BadRequest = Literal["session_state", "categories", "resolve"]
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, eq=False)  # not frozen: made for every call; a frozen __init__ costs 3x
 class ErrorContext:
     """What an endpoint addresses, so that shared statuses (400, 404, 409) map to the right class.
 

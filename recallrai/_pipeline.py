@@ -131,27 +131,6 @@ class Pipeline:
             return retry_after
         return min(MAX_DELAY, BASE_DELAY * 2.0**attempt) * (0.5 + random.random() / 2)
 
-    async def _attempt(self, method: str, url: str, body: bytes | None, *, stream: bool) -> Any:
-        """One try, bounded as a whole by the timeout (a slow trickle cannot stretch it)."""
-        try:
-            async with deadline(self.timeout):
-                if stream:
-                    return await self.transport.open_stream(
-                        method, url, self._stream_headers, self.timeout
-                    )
-                return await self.transport.send(
-                    method,
-                    url,
-                    self._headers,
-                    body,
-                    self.timeout,
-                    max_bytes=self.max_response_bytes,
-                )
-        except TimeoutError:
-            raise TransportFailure(
-                f"no complete answer within {self.timeout:g} s", sent=True, timed_out=True
-            ) from None
-
     def _retry_delay(self, attempt: int, idempotent: bool, outcome: Any) -> float | None:
         """How long to wait before retrying after ``outcome`` (a failure or a response), or None."""
         if attempt >= self.max_retries:
@@ -179,8 +158,24 @@ class Pipeline:
             if event is not None and self.event_hooks is not None:
                 await run_hooks(self.event_hooks[0], event)
             started = time.perf_counter()
-            try:
-                outcome: Any = await self._attempt(method, url, body, stream=stream)
+            try:  # one try, bounded as a whole (a trickle cannot stretch it); a stream up to its headers
+                with deadline(self.timeout):
+                    outcome: Any = await (
+                        self.transport.open_stream(method, url, self._stream_headers, self.timeout)
+                        if stream
+                        else self.transport.send(
+                            method,
+                            url,
+                            self._headers,
+                            body,
+                            self.timeout,
+                            max_bytes=self.max_response_bytes,
+                        )
+                    )
+            except TimeoutError:
+                outcome = TransportFailure(
+                    f"no complete answer within {self.timeout:g} s", sent=True, timed_out=True
+                )
             except TransportFailure as failure:
                 outcome = failure
             except exc.RecallrAIError as too_large:  # an answer over the size cap: never retried
@@ -287,10 +282,12 @@ class Pipeline:
             last_answer.set(("GET", path, stream.headers))
             return stream
         try:
-            async with deadline(self.timeout):
+            with deadline(self.timeout):
                 body = await read_capped(stream.read_chunk, self.max_response_bytes, stream.status)
         except (TransportFailure, TimeoutError):
             body = b""
+        except exc.ResponseTooLargeError as too_large:
+            raise _located(too_large, "GET", path, stream.headers) from None
         finally:
             await stream.aclose()
         error = error_from_response(stream.status, stream.headers, body, context)

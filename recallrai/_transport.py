@@ -49,7 +49,7 @@ class TransportFailure(Exception):
         self.timed_out = timed_out
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)  # not frozen: built for every answer, and a frozen __init__ costs 2x
 class RawResponse:
     """A complete HTTP response: status, case-insensitive headers, body bytes."""
 

@@ -30,7 +30,8 @@ def require_text(value: object, name: str) -> str:
         raise ValidationError(f"{name} must be a string, not {type(value).__name__}")
     if not value.strip():
         raise ValidationError(f"{name} must be a non-empty string")
-    _require_unicode(value, name)
+    if not value.isascii():  # ASCII is valid Unicode: the common case skips the encoding
+        _require_unicode(value, name)
     return value
 
 

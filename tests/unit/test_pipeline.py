@@ -259,11 +259,6 @@ async def test_a_stream_error_body_over_the_cap_is_not_read():
     assert stream.chunks == [b"never read"] and stream.closed == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Pipeline.open_stream lets the ResponseTooLargeError of a non-200 stream's body "
-    "escape without _located(): unlike every other error of a request it has no method/path",
-)
 async def test_a_stream_error_body_over_the_cap_names_the_request():
     stream = FakeStream(422, (b"x" * 50,))
     pipe, _ = pipeline(FakeTransport(stream), max_response_bytes=40)
