@@ -146,3 +146,12 @@ def test_other_recallrai_log_values_change_nothing(fresh_logging, value):
     before, level = list(logger.handlers), logger.level
     _hooks.configure_logging_from_env()
     assert (logger.handlers, logger.level, _hooks._configured) == (before, level, False)
+
+
+def test_a_callable_sequence_is_not_taken_for_a_list_of_hooks():
+    class CallableList(list):
+        def __call__(self, event: object) -> None:
+            pass
+
+    with pytest.raises(ValidationError, match="must be a list of callables"):
+        _hooks.check_event_hooks({"request": CallableList([hook])})
