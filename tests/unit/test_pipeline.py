@@ -265,6 +265,15 @@ async def test_a_stream_error_body_over_the_cap_names_the_request():
     with pytest.raises(exc.ResponseTooLargeError) as info:
         await pipe.open_stream("/api/v1/s", params=[])
     assert (info.value.method, info.value.path) == ("GET", "/api/v1/s")
+    assert info.value.headers == stream.headers and info.value.__suppress_context__
+
+
+async def test_a_stream_refused_with_429_keeps_its_retry_after():
+    stream = FakeStream(429, (b'{"detail": "slow"}',), {"Retry-After": "7"})
+    pipe, _ = pipeline(FakeTransport(stream))
+    with pytest.raises(exc.RateLimitError) as info:
+        await pipe.open_stream("/api/v1/s", params=[])
+    assert (info.value.message, info.value.retry_after) == ("slow", 7.0)
 
 
 @pytest.mark.parametrize(
