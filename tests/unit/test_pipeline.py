@@ -82,6 +82,8 @@ class FakeTransport:
 
     async def send(self, method, url, headers, body, timeout, *, max_bytes):
         self.sent.append(Sent(method, url, dict(headers), body, timeout, max_bytes))
+        if self.outcomes and self.outcomes[0] == "hang":
+            await asyncio.Event().wait()
         return self._next()
 
     async def open_stream(self, method, url, headers, timeout):
@@ -513,7 +515,8 @@ class Recorder:
         return ((self.requests.append,), (self.responses.append,))
 
 
-async def test_hooks_see_every_attempt():
+async def test_hooks_see_every_attempt(caplog):
+    caplog.set_level(logging.WARNING, logger="recallrai")  # hooks alone make attempts observed
     recorder = Recorder()
     answer = ok({}, **{"X-A": "1"})
     transport = FakeTransport(failure(sent=False), RawResponse(503, {"X-B": "2"}, b""), answer)
@@ -626,3 +629,11 @@ async def test_the_wait_between_attempts_is_asyncio_sleep_by_default():
     )
     assert made.sleep is asyncio.sleep
     assert await made.request("POST", "/api/v1/x") == {"done": True}
+
+
+async def test_a_post_that_times_out_is_not_sent_again():
+    transport = FakeTransport("hang", ok({}))
+    pipe, waits = pipeline(transport, timeout=0.05, max_retries=2)
+    with pytest.raises(exc.TimeoutError, match="no complete answer within 0.05 s"):
+        await pipe.request("POST", "/api/v1/x", body={})
+    assert (len(transport.sent), waits) == (1, [])
