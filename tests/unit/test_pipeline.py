@@ -634,6 +634,6 @@ async def test_the_wait_between_attempts_is_asyncio_sleep_by_default():
 async def test_a_post_that_times_out_is_not_sent_again():
     transport = FakeTransport("hang", ok({}))
     pipe, waits = pipeline(transport, timeout=0.05, max_retries=2)
-    with pytest.raises(exc.TimeoutError, match="no complete answer within 0.05 s"):
+    with pytest.raises(exc.TimeoutError, match=r"no complete answer within 0\.05 s"):
         await pipe.request("POST", "/api/v1/x", body={})
     assert (len(transport.sent), waits) == (1, [])
