@@ -18,7 +18,21 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
 _QUERY_SAFE = re.compile(r"[A-Za-z0-9._~-]*")  # what form-encoding leaves as it is
 
 
+_SEGMENTS: dict[str, str] = {}  # encoded short segments, up to MAX_SEGMENTS of them
+MAX_SEGMENTS = 4096
+MAX_CACHED_SEGMENT = 256
+
+
 def _segment(value: str) -> str:
+    encoded = _SEGMENTS.get(value)
+    if encoded is None:
+        encoded = _encode_segment(value)
+        if len(value) <= MAX_CACHED_SEGMENT and len(_SEGMENTS) < MAX_SEGMENTS:
+            _SEGMENTS[value] = encoded
+    return encoded
+
+
+def _encode_segment(value: str) -> str:
     if _URL_SAFE.fullmatch(value):
         return value  # nothing to escape: the common case (dot-only IDs never match)
     encoded = quote(value, safe="")

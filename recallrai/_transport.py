@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
@@ -22,6 +23,7 @@ from ._network import LIBRARY_DEFAULTS, NetworkSettings
 if TYPE_CHECKING:
     import aiohttp
     import httpx
+    import yarl
 
 __all__ = [
     "AiohttpTransport",
@@ -206,12 +208,46 @@ def _loop_is_gone(bound: asyncio.AbstractEventLoop | None) -> bool:
     return False
 
 
-def _aiohttp_connect_timeout() -> tuple[type[BaseException], ...]:
+def _raise_failure(error: Exception, timeout: float) -> NoReturn:
+    """Raise what the pipeline is told of an exception of aiohttp, or ``error`` itself if it
+    is not one (an SDK error, such as an answer over the size cap). Imports aiohttp only on
+    failure, not on every request."""
     import aiohttp
 
     # aiohttp >= 3.10 tells a connect timeout apart; before, it is a plain timeout.
-    error = getattr(aiohttp, "ConnectionTimeoutError", None)
-    return (error,) if error is not None else ()
+    connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+    if isinstance(error, exceptions.RecallrAIError):
+        raise error
+    if isinstance(error, aiohttp.ClientConnectorError):
+        raise TransportFailure(f"cannot connect: {error}", sent=False) from error
+    if isinstance(error, connect_timeout):
+        raise TransportFailure(
+            f"cannot connect within {timeout:g} s", sent=False, timed_out=True
+        ) from error
+    if isinstance(error, asyncio.TimeoutError):
+        raise TransportFailure(
+            f"no answer within {timeout:g} s", sent=True, timed_out=True
+        ) from error
+    if isinstance(error, (aiohttp.ClientError, ValueError)):
+        raise TransportFailure(f"request failed: {error}", sent=True) from error
+    raise error
+
+
+def _encoded_url(url: str) -> yarl.URL:
+    """``url`` for aiohttp, as it is: the pipeline already percent-encoded every segment."""
+    return _parsed_url(url) if len(url) <= MAX_CACHED_URL else _parse_url(url)
+
+
+MAX_CACHED_URL = 2048  # the cache stays small whatever the IDs
+
+
+def _parse_url(url: str) -> yarl.URL:
+    import yarl
+
+    return yarl.URL(url, encoded=True)  # encoded: yarl must not encode it again
+
+
+_parsed_url = functools.lru_cache(maxsize=256)(_parse_url)  # a repeated URL is parsed once
 
 
 DEFAULT_MAX_CONNECTIONS = 100
@@ -284,8 +320,6 @@ class AiohttpTransport(Transport):
         return self._session
 
     def _request_args(self, url: str, timeout: float) -> dict[str, Any]:
-        import yarl
-
         client_timeout = self._timeouts.get(timeout)
         if client_timeout is None:
             import aiohttp
@@ -296,8 +330,7 @@ class AiohttpTransport(Transport):
                 total=None, connect=timeout, sock_connect=timeout, sock_read=None
             )
         return {
-            # encoded=True: the pipeline already percent-encoded every segment; yarl must not redo it.
-            "url": yarl.URL(url, encoded=True),
+            "url": _encoded_url(url),
             "timeout": client_timeout,
             "allow_redirects": False,
             "proxy": self._network.proxy,  # None: the session's own (see __init__)
@@ -313,8 +346,6 @@ class AiohttpTransport(Transport):
         *,
         max_bytes: int,
     ) -> RawResponse:
-        import aiohttp
-
         session = self._client_session()
         try:
             async with session.request(
@@ -331,18 +362,8 @@ class AiohttpTransport(Transport):
                     content = response.content
                     data = await read_capped(content.readany, max_bytes, response.status, length)
                 return RawResponse(response.status, response.headers, data)
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
-        except _aiohttp_connect_timeout() as exc:
-            raise TransportFailure(
-                f"cannot connect within {timeout:g} s", sent=False, timed_out=True
-            ) from exc
-        except asyncio.TimeoutError as exc:
-            raise TransportFailure(
-                f"no answer within {timeout:g} s", sent=True, timed_out=True
-            ) from exc
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise TransportFailure(f"request failed: {exc}", sent=True) from exc
+        except Exception as error:
+            _raise_failure(error, timeout)
 
     async def open_stream(
         self,
@@ -351,25 +372,13 @@ class AiohttpTransport(Transport):
         headers: Mapping[str, str],
         timeout: float,
     ) -> StreamResponse:
-        import aiohttp
-
         session = self._client_session()
         try:
             response = await session.request(
                 method, headers=headers, **self._request_args(url, timeout)
             )
-        except aiohttp.ClientConnectorError as exc:
-            raise TransportFailure(f"cannot connect: {exc}", sent=False) from exc
-        except _aiohttp_connect_timeout() as exc:
-            raise TransportFailure(
-                f"cannot connect within {timeout:g} s", sent=False, timed_out=True
-            ) from exc
-        except asyncio.TimeoutError as exc:
-            raise TransportFailure(
-                f"no answer within {timeout:g} s", sent=True, timed_out=True
-            ) from exc
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise TransportFailure(f"request failed: {exc}", sent=True) from exc
+        except Exception as error:
+            _raise_failure(error, timeout)
         return _AiohttpStream(response)
 
     async def aclose(self) -> None:

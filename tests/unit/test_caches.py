@@ -1,0 +1,37 @@
+"""The small caches of the request path stay bounded and never change what is sent."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from recallrai import _encoding, _transport
+from recallrai._encoding import api_path
+
+
+def test_segments_encode_the_same_from_the_cache_and_without_it() -> None:
+    for value in ["user-1", "a/b", "é ü", "..", "x" * (_encoding.MAX_CACHED_SEGMENT + 1) + "/"]:
+        expected = quote(value, safe="") if value != ".." else "%2E%2E"
+        assert api_path("users", value) == f"/api/v1/users/{expected}"
+        assert api_path("users", value) == f"/api/v1/users/{expected}"  # a cache hit, if cached
+
+
+def test_the_segment_cache_stops_growing() -> None:
+    for n in range(_encoding.MAX_SEGMENTS + 100):
+        api_path("users", f"bounded-{n}")
+    assert len(_encoding._SEGMENTS) <= _encoding.MAX_SEGMENTS
+    long_id = "y" * (_encoding.MAX_CACHED_SEGMENT + 1)
+    api_path("users", long_id)
+    assert long_id not in _encoding._SEGMENTS
+
+
+def test_urls_parse_the_same_from_the_cache_and_without_it() -> None:
+    short = "http://127.0.0.1:9/api/v1/users/a%2Fb?x=%C3%A9"
+    long = "http://127.0.0.1:9/api/v1/users/" + "z" * _transport.MAX_CACHED_URL
+    for url in (short, short, long, long):
+        parsed = _transport._encoded_url(url)
+        assert str(parsed) == url
+        assert parsed.raw_path.endswith(("a%2Fb", "z"))
+    assert _transport._parsed_url.cache_info().maxsize == 256
+    before = _transport._parsed_url.cache_info().currsize
+    _transport._encoded_url(long + "more")
+    assert _transport._parsed_url.cache_info().currsize == before  # too long to be kept
