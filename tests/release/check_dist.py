@@ -47,7 +47,7 @@ REQUIRED_CLASSIFIERS = (
     "Typing :: Typed",
 )
 PLUGIN_ENTRY_POINT = ("pytest11", "recallrai", "recallrai.pytest_plugin")
-SDIST_REQUIRED = ("PKG-INFO", "pyproject.toml", "README.md", "CHANGELOG.md")
+SDIST_REQUIRED = ("PKG-INFO", "pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE")
 # Never in a distribution: local environments, caches, bytecode, build output, VCS data.
 CLUTTER = re.compile(
     r"(^|/)(\.nox|\.venv[^/]*|venv|\.git|\.mypy_cache|\.ruff_cache|\.pytest_cache|\.hypothesis"
@@ -107,6 +107,8 @@ def check_metadata(
     ]
     if metadata.get("License-Expression") is None:
         problems.append(f"{where}: no License-Expression (PEP 639)")
+    if "LICENSE" not in (metadata.get_all("License-File") or []):
+        problems.append(f"{where}: no License-File LICENSE (PEP 639)")
     problems += [
         f"{where}: licence classifier {c!r} next to a License-Expression (PEP 639 forbids it)"
         for c in classifiers
@@ -184,6 +186,8 @@ def check_wheel(
         for required in (f"{package}/__init__.py", f"{package}/py.typed"):
             if required not in names:
                 problems.append(f"{where}: missing {required}")
+    if f"{dist_info}/licenses/LICENSE" not in names:
+        problems.append(f"{where}: missing {dist_info}/licenses/LICENSE")
     if source is not None:
         missing = sorted(_source_files(source) - set(names))
         problems += [f"{where}: missing {name} (in the source tree)" for name in missing]

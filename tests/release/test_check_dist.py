@@ -28,6 +28,7 @@ GOOD_HEADERS: list[tuple[str, str]] = [
     ("Name", "recallrai"),
     ("Version", VERSION),
     ("License-Expression", "MIT"),
+    ("License-File", "LICENSE"),
     ("Requires-Python", ">=3.10"),
     ("Project-URL", "Homepage, https://example.org/recallrai"),
     ("Project-URL", "Documentation, https://example.org/recallrai/docs"),
@@ -57,6 +58,7 @@ def _wheel(
     metadata: str | None = None,
     entry_points: str = ENTRY_POINTS,
     version: str = VERSION,
+    licensed: bool = True,
 ) -> Path:
     dist_info = f"recallrai-{version}.dist-info"
     with zipfile.ZipFile(path, "w") as wheel:
@@ -64,6 +66,8 @@ def _wheel(
             wheel.writestr(name, "")
         wheel.writestr(f"{dist_info}/METADATA", metadata or _metadata())
         wheel.writestr(f"{dist_info}/entry_points.txt", entry_points)
+        if licensed:
+            wheel.writestr(f"{dist_info}/licenses/LICENSE", "MIT License")
         wheel.writestr(f"{dist_info}/RECORD", "")
     return path
 
@@ -78,7 +82,7 @@ def _sdist(
     names = (
         list(files)
         if files is not None
-        else [*PACKAGE_FILES, "pyproject.toml", "README.md", "CHANGELOG.md"]
+        else [*PACKAGE_FILES, "pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE"]
     )
     with tarfile.open(path, "w:gz") as sdist:
         for name, data in [
@@ -210,6 +214,14 @@ def test_licence_expression_without_licence_classifier(tmp_path: Path) -> None:
     assert any("no License-Expression" in p for p in _wheel_problems(tmp_path, metadata=none))
 
 
+def test_the_licence_file_ships(tmp_path: Path) -> None:
+    unnamed = _metadata(drop=[("License-File", "LICENSE")])
+    assert any("no License-File" in p for p in _wheel_problems(tmp_path, metadata=unnamed))
+    assert _wheel_problems(tmp_path, licensed=False) == [
+        f"recallrai-{VERSION}-py3-none-any.whl: missing recallrai-{VERSION}.dist-info/licenses/LICENSE"
+    ]
+
+
 def test_project_urls_are_required(tmp_path: Path) -> None:
     metadata = _metadata(
         drop=[("Project-URL", "Changelog, https://example.org/recallrai/changelog")]
@@ -251,7 +263,7 @@ CLUTTER = [
 
 @pytest.mark.parametrize("clutter", CLUTTER)
 def test_the_sdist_holds_no_local_clutter(tmp_path: Path, clutter: str) -> None:
-    files = [*PACKAGE_FILES, "pyproject.toml", "README.md", "CHANGELOG.md", clutter]
+    files = [*PACKAGE_FILES, "pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", clutter]
     sdist = _sdist(tmp_path / "s.tar.gz", files=files)
     assert check_dist.check_sdist(sdist, VERSION, PYTHONS) == [f"s.tar.gz: holds {clutter!r}"]
 
@@ -260,6 +272,7 @@ def test_the_sdist_holds_what_a_rebuild_needs(tmp_path: Path) -> None:
     sdist = _sdist(tmp_path / "s.tar.gz", files=["README.md", "CHANGELOG.md", "recallrai/py.typed"])
     problems = check_dist.check_sdist(sdist, VERSION, PYTHONS, PACKAGE_FILES)
     assert "s.tar.gz: missing pyproject.toml" in problems
+    assert "s.tar.gz: missing LICENSE" in problems
     assert "s.tar.gz: missing recallrai/__init__.py (in the wheel)" in problems
     assert "s.tar.gz: missing recallrai/py.typed (in the wheel)" not in problems
 
