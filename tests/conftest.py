@@ -23,6 +23,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_request_caches() -> None:
+    """Each test encodes its paths and parses its URLs anew: a value cached by an earlier
+    test (or, under ``nox -s mutation``, by the unmutated run) must not hide what it checks."""
+    from recallrai import _encoding, _transport
+
+    _encoding._SEGMENTS.clear()
+    _transport._parsed_url.cache_clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_proxy_from_the_developer() -> Iterator[None]:
     """The developer's proxy variables do not reach the suite; proxy tests set their own."""

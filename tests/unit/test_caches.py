@@ -15,6 +15,13 @@ def test_segments_encode_the_same_from_the_cache_and_without_it() -> None:
         assert api_path("users", value) == f"/api/v1/users/{expected}"  # a cache hit, if cached
 
 
+def test_short_segments_are_kept_encoded_up_to_the_length_limit() -> None:
+    at_limit = "é" * _encoding.MAX_CACHED_SEGMENT
+    api_path("users", "a/b", at_limit)
+    assert _encoding._SEGMENTS["a/b"] == "a%2Fb"
+    assert _encoding._SEGMENTS[at_limit] == quote(at_limit, safe="")
+
+
 def test_the_segment_cache_stops_growing() -> None:
     for n in range(_encoding.MAX_SEGMENTS + 100):
         api_path("users", f"bounded-{n}")
@@ -35,3 +42,8 @@ def test_urls_parse_the_same_from_the_cache_and_without_it() -> None:
     before = _transport._parsed_url.cache_info().currsize
     _transport._encoded_url(long + "more")
     assert _transport._parsed_url.cache_info().currsize == before  # too long to be kept
+
+
+def test_only_segments_of_nothing_but_dots_have_their_dots_encoded() -> None:
+    assert api_path("users", ".X") == "/api/v1/users/.X"
+    assert api_path("users", "..") == "/api/v1/users/%2E%2E"
