@@ -403,16 +403,17 @@ async def test_a_short_per_call_timeout_bounds_each_stream_event(world: World) -
 
 @pytest.mark.anyio
 async def test_a_longer_per_call_timeout_outlasts_the_clients(world: World, transport: str) -> None:
-    async with built_client(world, transport, timeout=0.2, max_retries=0) as client:
+    # The client's own timeout is long enough for its setup requests on a loaded machine.
+    async with built_client(world, transport, timeout=1.0, max_retries=0) as client:
         user, session = await world.objects(client)
-        world.emu.inject_fault(404, delay=0.5, path_prefix="/api/v1/users")
+        world.emu.inject_fault(404, delay=2.0, path_prefix="/api/v1/users")
         with pytest.raises(UserNotFoundError):  # the late answer, not a timeout
             await first(user.refresh(timeout=5))
-        world.emu.inject_fault(404, delay=0.5, path_prefix="/api/v1/users")
+        world.emu.inject_fault(404, delay=2.0, path_prefix="/api/v1/users")
         with pytest.raises(RecallrTimeoutError):
             await first(user.refresh())
 
-        with streams_held(world.emu, release_after=0.5):
+        with streams_held(world.emu, release_after=2.0):
             assert (await done(session.get_context_stream(timeout=5))).context
         with streams_held(world.emu), pytest.raises(RecallrTimeoutError):
             await done(session.get_context_stream())
