@@ -21,13 +21,18 @@ thread and a new pool, as a new client would.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
+import contextvars
 import functools
 import os
+import socket
+import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from asyncio import Task
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from recallrai import exceptions
@@ -44,11 +49,23 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from anyio.from_thread import BlockingPortal
 
-Ready = concurrent.futures.Future[tuple["BlockingPortal", asyncio.AbstractEventLoop]]
+Ready = concurrent.futures.Future[tuple["BlockingPortal", asyncio.AbstractEventLoop, socket.socket]]
 
 
 class _Closable(Protocol):
     def aclose(self) -> Awaitable[None]: ...
+
+
+_EAGER: dict[str, Any] = {"eager_start": True} if sys.version_info >= (3, 12) else {}
+"""Where asyncio can, a call's first step runs as it is handed over, not one loop turn later."""
+
+
+def _new_task(coroutine: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop) -> Task[None]:
+    return asyncio.Task(coroutine, loop=loop, **_EAGER)
+
+
+_RETURNED = BaseException("returned")
+"""The outcome of a call that returned a value."""
 
 
 def _closed() -> exceptions.ConnectionError:
@@ -101,32 +118,42 @@ if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
 
 
 class _Call:
-    """One blocking call: started on the loop thread, waited for by its caller."""
+    """One blocking call: run on the loop thread, waited for by its caller."""
 
-    __slots__ = ("args", "done", "func", "outcome", "task")
+    __slots__ = ("args", "context", "done", "func", "outcome", "task", "value")
 
     def __init__(self, func: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
         self.func = func
         self.args = args
+        self.context = contextvars.copy_context()  # the caller's: its tracing span, for one
         self.done = threading.Lock()
         self.done.acquire()
-        self.task: asyncio.Future[Any] | None = None
-        self.outcome: asyncio.Future[Any] | BaseException | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.outcome: BaseException | None = None  # or _RETURNED, once ``value`` is set
+        self.value: Any = None
 
     def start(self, runner: _Runner) -> None:
-        """On the loop: run the coroutine as a task, unless the client is closing."""
+        """On the loop: run the call as a task, unless the client is closing."""
         if runner.closed:
             self.finish(_closed())
-            return
-        try:
-            self.task = asyncio.ensure_future(self.func(*self.args))
-        except BaseException as error:  # func failed before returning an awaitable
-            self.finish(error)
-            return
-        self.task.add_done_callback(self.finish)
+        else:
+            self.task = self.context.run(_new_task, self._run(), runner.loop)
 
-    def finish(self, outcome: asyncio.Future[Any] | BaseException) -> None:
-        """Hand the finished task, or an error, to the waiting caller."""
+    async def _run(self) -> None:
+        # The caller is woken here, as the call ends: not one loop iteration later, as a
+        # done callback of the task would.
+        try:
+            self.value = await self.func(*self.args)
+        except BaseException as error:
+            # Only closing cancels a call whose caller still waits.
+            self.finish(_closed() if isinstance(error, asyncio.CancelledError) else error)
+            if not isinstance(error, Exception):
+                raise
+        else:
+            self.finish(_RETURNED)
+
+    def finish(self, outcome: BaseException) -> None:
+        """Hand the outcome (``_RETURNED``, or an error) to the waiting caller."""
         self.outcome = outcome
         self.done.release()
 
@@ -139,29 +166,55 @@ class _Call:
 class _Runner:
     """A loop thread started by one process, and the calls waiting on it."""
 
-    __slots__ = ("calls", "closed", "forks", "loop", "on_close", "portal", "streams", "thread")
+    __slots__ = (
+        "calls",
+        "closed",
+        "forks",
+        "loop",
+        "on_close",
+        "pending",
+        "portal",
+        "streams",
+        "thread",
+        "wake",
+    )
 
     def __init__(self, on_close: Callable[[], Awaitable[None]]) -> None:
         self.on_close = on_close
         self.forks = _forks
         self.closed = False
         self.calls: set[_Call] = set()
+        self.pending: collections.deque[_Call] = collections.deque()
         self.streams: weakref.WeakSet[_Closable] = weakref.WeakSet()
         ready: Ready = concurrent.futures.Future()
         self.thread = threading.Thread(
             target=self._run, args=(ready,), name="recallrai-event-loop", daemon=True
         )
         self.thread.start()
-        self.portal, self.loop = ready.result()
+        self.portal, self.loop, self.wake = ready.result()
 
     def _run(self, ready: Ready) -> None:
         import anyio  # with the first call's thread: importing the facade stays free of it
         from anyio.from_thread import BlockingPortal
 
         async def main() -> None:
-            async with BlockingPortal() as portal:
-                ready.set_result((portal, asyncio.get_running_loop()))
-                await portal.sleep_until_stopped()
+            loop = asyncio.get_running_loop()
+            # Callers hand calls over through ``pending`` and wake the loop with a byte on
+            # this socket pair: cheaper than call_soon_threadsafe, whose handle, and whose
+            # drain of the loop's own wake-up socket (it ends in an exception), cost more
+            # than the hand-off itself.
+            receiver, sender = socket.socketpair()
+            receiver.setblocking(False)
+            sender.setblocking(False)
+            loop.add_reader(receiver.fileno(), self._start_pending, receiver)
+            try:
+                async with BlockingPortal() as portal:
+                    ready.set_result((portal, loop, sender))
+                    await portal.sleep_until_stopped()
+            finally:
+                loop.remove_reader(receiver.fileno())
+                receiver.close()
+                sender.close()
 
         try:
             anyio.run(main, backend="asyncio")
@@ -176,6 +229,14 @@ class _Runner:
                 if call.outcome is None:
                     call.finish(_closed())
 
+    def _start_pending(self, receiver: socket.socket) -> None:
+        """On the loop, woken by callers: start the calls they handed over."""
+        with contextlib.suppress(BlockingIOError):
+            receiver.recv(4096)
+        pending = self.pending
+        while pending:
+            pending.popleft().start(self)
+
     def call(self, func: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
         """Run ``func(*args)`` on the loop and wait for its result (see :meth:`LoopThread.call`)."""
         call = _Call(func, args)
@@ -183,9 +244,12 @@ class _Runner:
         try:
             if self.closed:
                 raise _closed()
+            self.pending.append(call)
             try:
-                self.loop.call_soon_threadsafe(call.start, self)
-            except RuntimeError:  # the loop is closed
+                self.wake.send(b"\0")
+            except BlockingIOError:  # full of wake-ups the loop has yet to read: it will
+                pass
+            except OSError:  # closed with the loop
                 raise _closed() from None
             try:
                 call.done.acquire()
@@ -195,13 +259,9 @@ class _Runner:
                 raise
         finally:
             self.calls.discard(call)
-        outcome = call.outcome
-        if isinstance(outcome, BaseException):
-            raise outcome
-        assert outcome is not None
-        if outcome.cancelled():  # only closing cancels a call whose caller still waits
-            raise _closed()
-        return outcome.result()  # type: ignore[no-any-return]
+        if call.outcome is _RETURNED:
+            return call.value  # type: ignore[no-any-return]
+        raise cast(BaseException, call.outcome)
 
     def close(self) -> None:
         """Cancel the calls in flight, close the async client and stop the thread.
@@ -264,9 +324,10 @@ class LoopThread:
     def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``func(*args)`` on the loop and wait for its result.
 
-        The hot path of every blocking call: one hand-off to the loop thread
-        (``call_soon_threadsafe``) and one lock released by the task's done
-        callback, instead of the portal's two blocking round trips per call.
+        The hot path of every blocking call: the call is queued and the loop
+        woken by one byte on a socket pair; the task releases the caller's lock
+        as its coroutine ends. No event-loop handle, no done callback, and
+        none of the portal's two blocking round trips per call.
         """
         runner = self._runner
         if runner is None:

@@ -124,3 +124,106 @@ def test_iterate_drives_a_plain_async_iterator_and_closes_it_early() -> None:
         assert seen_on == {"recallrai-event-loop"}
     finally:
         loop.close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+def test_a_call_runs_in_a_copy_of_the_callers_context() -> None:
+    """Context variables set by the calling thread (a tracing span, for one) are seen by
+    the coroutine on the loop thread; what the coroutine sets stays there."""
+    import contextvars
+
+    from recallrai_sync._runtime import LoopThread
+
+    variable: contextvars.ContextVar[str] = contextvars.ContextVar("variable", default="unset")
+
+    async def read_then_set() -> tuple[str, str]:
+        seen = variable.get()
+        variable.set("set on the loop")
+        return seen, threading.current_thread().name
+
+    loop = LoopThread(_nothing)
+    try:
+        results = {}
+
+        def caller(name: str) -> None:
+            variable.set(name)
+            results[name] = loop.call(read_then_set)
+
+        threads = [threading.Thread(target=caller, args=(f"caller {n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == {f"caller {n}": (f"caller {n}", "recallrai-event-loop") for n in range(4)}
+        assert loop.call(read_then_set)[0] == "unset"
+    finally:
+        loop.close()
+
+
+def test_a_calls_value_and_error_reach_its_caller_unchanged() -> None:
+    from recallrai_sync._runtime import LoopThread
+
+    error = exceptions.ValidationError("no")
+    value = object()
+
+    async def give(thing: object) -> object:
+        await asyncio.sleep(0)  # suspends once: the value crosses a real task step
+        if isinstance(thing, BaseException):
+            raise thing
+        return thing
+
+    loop = LoopThread(_nothing)
+    try:
+        assert loop.call(give, value) is value
+        assert loop.call(give, None) is None
+        with pytest.raises(exceptions.ValidationError) as raised:
+            loop.call(give, error)
+        assert raised.value is error
+    finally:
+        loop.close()
+
+
+def test_calls_handed_over_while_the_loop_is_busy_all_run() -> None:
+    """Callers that hand calls over while the loop thread is blocked all get their results
+    once it is free (one wake-up may start many calls), even when a wake-up byte cannot
+    be written because the socket is full of them."""
+    import time
+
+    from recallrai_sync._runtime import LoopThread
+
+    async def block(seconds: float) -> str:
+        time.sleep(seconds)  # blocks the loop thread itself
+        return "blocked"
+
+    async def echo(n: int) -> int:
+        await asyncio.sleep(0)
+        return n
+
+    loop = LoopThread(_nothing)
+    try:
+        loop.call(echo, 0)  # started
+        runner = loop._runner
+        assert runner is not None
+        real_wake = runner.wake
+
+        class FullSocket:
+            """Writes the wake-up byte, then reports the socket full, as a real full one would
+            after the loop was already woken."""
+
+            def send(self, data: bytes) -> int:
+                real_wake.send(data)
+                raise BlockingIOError
+
+        with ThreadPoolExecutor(max_workers=33) as pool:
+            blocked = pool.submit(loop.call, block, 0.3)
+            time.sleep(0.05)
+            runner.wake = FullSocket()  # type: ignore[assignment]
+            echoed = [pool.submit(loop.call, echo, n) for n in range(32)]
+            assert [future.result(timeout=10) for future in echoed] == list(range(32))
+            assert blocked.result(timeout=10) == "blocked"
+        runner.wake = real_wake
+    finally:
+        loop.close()
