@@ -47,6 +47,9 @@ def api_path(*segments: str) -> str:
     return f"{API_PREFIX}/{'/'.join(map(_segment, segments))}"
 
 
+_SCALARS = (str, int, float, enum.Enum)
+
+
 def _scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -57,9 +60,17 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+_FORMS: dict[str, str] = {}  # form-encoded short texts (names, common values), bounded too
+
+
 def _form(text: str) -> str:
     """``text`` form-encoded (as ``urlencode`` does), skipping the work when nothing needs it."""
-    return text if _QUERY_SAFE.fullmatch(text) else quote_plus(text, safe="")
+    encoded = _FORMS.get(text)
+    if encoded is None:
+        encoded = text if _QUERY_SAFE.fullmatch(text) else quote_plus(text, safe="")
+        if len(text) <= MAX_CACHED_SEGMENT and len(_FORMS) < MAX_SEGMENTS:
+            _FORMS[text] = encoded
+    return encoded
 
 
 def encode_query(params: Iterable[tuple[str, object]]) -> str:
@@ -71,10 +82,10 @@ def encode_query(params: Iterable[tuple[str, object]]) -> str:
         name = _form(key)
         if isinstance(value, (list, tuple)):
             pairs.extend(f"{name}={_form(_scalar(item))}" for item in value)
-        elif isinstance(value, Mapping):
-            pairs.append(f"{name}={_form(json.dumps(value))}")
-        else:
+        elif isinstance(value, _SCALARS) or not isinstance(value, Mapping):  # ABC check last
             pairs.append(f"{name}={_form(_scalar(value))}")
+        else:
+            pairs.append(f"{name}={_form(json.dumps(value))}")
     return "&".join(pairs)
 
 

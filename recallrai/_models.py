@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -271,7 +271,9 @@ def _structure_context_metadata(data: Any, _: type[Any]) -> ContextMetadata | No
     return metadata
 
 
-_structure_metadata_fields = converter.gen_structure_attrs_fromdict(ContextMetadata)
+_structure_metadata_fields: Callable[[Any, Any], ContextMetadata] = converter.get_structure_hook(
+    ContextMetadata
+)
 converter.register_structure_hook(ContextMetadata | None, _structure_context_metadata)
 
 

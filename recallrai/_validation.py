@@ -130,6 +130,10 @@ def require_enum(value: object, cls: type[E], name: str) -> E:
     does not know (pseudo-members, ``_models._OpenEnum``), but a caller may not
     send them, neither as a string nor as such a pseudo-member.
     """
+    if type(value) is str or type(value) is cls:  # the common cases, without iterating
+        member: E | None = cls._value2member_map_.get(value)  # type: ignore[assignment]
+        if member is not None:  # a real member: pseudo-members are not in that map
+            return member
     for member in cls:
         if value is member:
             return member

@@ -30,6 +30,7 @@ def _fresh_request_caches() -> None:
     from recallrai import _encoding, _transport
 
     _encoding._SEGMENTS.clear()
+    _encoding._FORMS.clear()
     _transport._parsed_url.cache_clear()
 
 

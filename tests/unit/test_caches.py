@@ -47,3 +47,24 @@ def test_urls_parse_the_same_from_the_cache_and_without_it() -> None:
 def test_only_segments_of_nothing_but_dots_have_their_dots_encoded() -> None:
     assert api_path("users", ".X") == "/api/v1/users/.X"
     assert api_path("users", "..") == "/api/v1/users/%2E%2E"
+
+
+def test_query_texts_encode_the_same_from_the_cache_and_without_it() -> None:
+    from urllib.parse import urlencode
+
+    params = [("q", "a b&c=é"), ("n", 5), ("flag", True), ("x", 0.5), ("safe", "v-1._~")]
+    expected = urlencode(
+        [("q", "a b&c=é"), ("n", 5), ("flag", "true"), ("x", 0.5), ("safe", "v-1._~")]
+    )
+    assert _encoding.encode_query(params) == expected
+    assert _encoding.encode_query(params) == expected  # cache hits
+    assert _encoding._FORMS["a b&c=é"] == "a+b%26c%3D%C3%A9"
+
+
+def test_the_query_text_cache_stops_growing() -> None:
+    for n in range(_encoding.MAX_SEGMENTS + 100):
+        _encoding.encode_query([("q", f"bounded {n}")])
+    assert len(_encoding._FORMS) <= _encoding.MAX_SEGMENTS
+    long_text = "z" * (_encoding.MAX_CACHED_SEGMENT + 1)
+    assert _encoding.encode_query([("q", long_text)]) == f"q={long_text}"
+    assert long_text not in _encoding._FORMS

@@ -9,6 +9,7 @@ Caller input stays strict. Every model also has ``from_dict()`` (the inverse of
 
 from __future__ import annotations
 
+import enum
 import json
 import pickle
 from collections.abc import Callable
@@ -452,3 +453,15 @@ def test_from_dict_rejects_bad_input_with_a_validation_error(cls: Any, data: Any
     with pytest.raises(ValidationError, match=f"Invalid {cls.__name__}") as caught:
         cls.from_dict(data)
     assert not isinstance(caught.value, MalformedResponseError)
+
+
+def test_require_enum_takes_members_and_values_but_not_another_enums_member() -> None:
+    assert require_enum("balanced", RecallStrategy, "x") is RecallStrategy.BALANCED
+    assert require_enum(RecallStrategy.BALANCED, RecallStrategy, "x") is RecallStrategy.BALANCED
+    assert require_enum(SessionStatus.PENDING, SessionStatus, "x") is SessionStatus.PENDING
+
+    class Other(str, enum.Enum):  # equal (and hashing equal) to "balanced", but not ours
+        BALANCED = "balanced"
+
+    with pytest.raises(ValidationError):
+        require_enum(Other.BALANCED, RecallStrategy, "x")
