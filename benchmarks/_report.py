@@ -46,6 +46,8 @@ def _limit(target: dict[str, Any]) -> str:
         return f"≤ {target['limit']:.2f}x"
     if target["kind"] == "rss_growth_mb":
         return f"< {target['limit']:.0f} MB"
+    if target["kind"] == "import_next":
+        return f"≤ 60 ms, ≤ {target['limit']:.1f}x official"
     return "≤ official"
 
 
@@ -92,7 +94,7 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
     header = "| Target | Limit | " + " | ".join(SERVER_TITLES[s].split(" (")[0] for s in servers)
     out += [header + " | Result |", "|---" * (3 + len(servers)) + "|"]
     for target in doc["targets"]:
-        if target["kind"] == "import":
+        if target["kind"] in ("import", "import_next"):
             m = target["measured"]
             if "official_ms" in m:
                 cells = f"{m['ours_ms']:.0f} ms vs {m['official_ms']:.0f} ms official ({m['ratio']:.2f}x)"

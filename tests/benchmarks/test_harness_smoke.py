@@ -64,7 +64,15 @@ def test_quick_run_writes_table_and_json(quick_run: tuple[dict[str, Any], str]) 
         if row["client"] != "raw":
             assert "cpu_us_per_op" in row["ratio_to_raw"]
     assert not [row for row in rows if row["official"]]  # --no-official: no such rows
-    assert {target["key"] for target in document["targets"]} >= {"async_seq", "sync_8", "import"}
+    assert {target["key"] for target in document["targets"]} >= {
+        "async_seq",
+        "sync_8",
+        "import",
+        "next_list_async",
+        "next_stream_context_sync",
+        "next_iterate_sync_rss",
+        "import_next",
+    }
 
     assert "## Targets" in table
     assert "raw aiohttp" in table
