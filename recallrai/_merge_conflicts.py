@@ -31,7 +31,7 @@ __all__ = ["AsyncMergeConflict", "MergeConflictRecord", "conflict_from_wire"]
 _FINISHED = (MergeConflictStatus.RESOLVED, MergeConflictStatus.FAILED)
 
 
-@attrs.define  # internal; not frozen, not keyword-only: each makes structuring it slower
+@attrs.define(kw_only=True)  # keyword-only, as the official model; not frozen: 3x cheaper
 class MergeConflictRecord:
     """A merge conflict's fields as the server last reported them (nullable fields may be absent)."""
 

@@ -28,7 +28,7 @@ __all__ = ["AsyncSession", "SessionRecord", "session_from_wire"]
 MIN_AUTO_PROCESS_SECONDS = 600
 
 
-@attrs.define  # internal; not frozen, not keyword-only: each makes structuring it slower
+@attrs.define(kw_only=True)  # keyword-only, as the official model; not frozen: 3x cheaper
 class SessionRecord:
     """A session's fields as the server last reported them (nullable fields may be absent)."""
 

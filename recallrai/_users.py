@@ -61,7 +61,7 @@ def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
     return [require_id(value, name) for value in values]
 
 
-@attrs.define  # internal; not frozen, not keyword-only: each makes structuring a user slower
+@attrs.define  # also ``models.UserModel``; neither frozen nor keyword-only: both slow down reading users
 class UserRecord:
     """A user's fields as the server last reported them (nullable fields may be absent)."""
 
