@@ -68,3 +68,9 @@ def test_the_query_text_cache_stops_growing() -> None:
     long_text = "z" * (_encoding.MAX_CACHED_SEGMENT + 1)
     assert _encoding.encode_query([("q", long_text)]) == f"q={long_text}"
     assert long_text not in _encoding._FORMS
+
+
+def test_query_texts_are_kept_encoded_up_to_the_length_limit() -> None:
+    at_limit = "é" * _encoding.MAX_CACHED_SEGMENT
+    _encoding.encode_query([("q", at_limit)])
+    assert _encoding._FORMS[at_limit] == quote(at_limit, safe="")

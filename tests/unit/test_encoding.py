@@ -363,3 +363,11 @@ def test_query_keys_and_mappings_are_form_encoded():
     assert encode_query([("a b", {"k": "v w"}), ("x&y", ["1 2"])]) == (
         "a+b=%7B%22k%22%3A+%22v+w%22%7D&x%26y=1+2"
     )
+
+
+def test_other_query_values_are_sent_as_their_text() -> None:
+    from decimal import Decimal
+
+    from recallrai._encoding import encode_query
+
+    assert encode_query([("x", Decimal("1.50")), ("y", {"k": 1})]) == "x=1.50&y=%7B%22k%22%3A+1%7D"
