@@ -120,7 +120,7 @@ if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
 class _Call:
     """One blocking call: run on the loop thread, waited for by its caller."""
 
-    __slots__ = ("args", "context", "done", "func", "outcome", "task", "value")
+    __slots__ = ("abandoned", "args", "context", "done", "func", "outcome", "task", "value")
 
     def __init__(self, func: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
         self.func = func
@@ -131,10 +131,12 @@ class _Call:
         self.task: asyncio.Task[None] | None = None
         self.outcome: BaseException | None = None  # or _RETURNED, once ``value`` is set
         self.value: Any = None
+        self.abandoned = False  # its caller stopped waiting
 
     def start(self, runner: _Runner) -> None:
-        """On the loop: run the call as a task, unless the client is closing."""
-        if runner.closed:
+        """On the loop: run the call as a task, unless the client is closing or the
+        caller stopped waiting."""
+        if runner.closed or self.abandoned:
             self.finish(_closed())
         else:
             self.task = self.context.run(_new_task, self._run(), runner.loop)
@@ -255,6 +257,7 @@ class _Runner:
                 call.done.acquire()
             except BaseException:  # e.g. KeyboardInterrupt while waiting: stop the work too
                 with contextlib.suppress(RuntimeError):
+                    call.abandoned = True  # if not started yet, it never will be
                     self.loop.call_soon_threadsafe(call.cancel)
                 raise
         finally:

@@ -227,3 +227,52 @@ def test_calls_handed_over_while_the_loop_is_busy_all_run() -> None:
         runner.wake = real_wake
     finally:
         loop.close()
+
+
+def test_a_caller_interrupted_before_its_call_started_stops_the_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KeyboardInterrupt while waiting stops the work too, even if the loop had not yet
+    started it (its cancellation may run before the wake-up that would start it)."""
+    import time
+
+    from recallrai_sync import _runtime
+
+    ran: list[int] = []
+
+    async def block(seconds: float) -> None:
+        time.sleep(seconds)  # blocks the loop thread itself
+
+    async def record(n: int) -> int:
+        ran.append(n)
+        return n
+
+    class InterruptedLock:
+        """The caller's lock: the wait for the outcome is interrupted."""
+
+        def acquire(self) -> bool:
+            raise KeyboardInterrupt
+
+        def release(self) -> None:
+            pass
+
+    class InterruptedCall(_runtime._Call):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            self.done = InterruptedLock()  # type: ignore[assignment]
+
+    loop = _runtime.LoopThread(_nothing)
+    try:
+        loop.call(record, 0)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            blocked = pool.submit(loop.call, block, 0.3)
+            time.sleep(0.05)
+            with monkeypatch.context() as patch:
+                patch.setattr(_runtime, "_Call", InterruptedCall)
+                with pytest.raises(KeyboardInterrupt):
+                    loop.call(record, 1)
+            blocked.result(timeout=10)
+        assert loop.call(record, 2) == 2  # the loop has handled everything before this
+        assert ran == [0, 2]
+    finally:
+        loop.close()
