@@ -9,7 +9,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from ._context import SystemPromptCache
-from ._converter import structure_each
 from ._encoding import api_path
 from ._errors import ErrorContext
 from ._hooks import EventHooks, check_event_hooks
@@ -18,7 +17,7 @@ from ._pagination import MAX_PAGE_SIZE, AsyncPager, UserPage, page_fields, pagin
 from ._pipeline import DEFAULT_MAX_RESPONSE_BYTES, Pipeline
 from ._raw import WithRawResponse
 from ._transport import AiohttpTransport, HttpxTransport, Transport
-from ._users import AsyncUser, UserRecord, user_from_wire
+from ._users import AsyncUser, listed_users, user_from_wire
 from ._validation import (
     require_bool,
     require_id,
@@ -322,11 +321,6 @@ class AsyncRecallrAI:
                 ),
             )
             users, total, has_more = page_fields(data, "users")
-            records = structure_each(users, UserRecord, user_from_wire)
-            return (
-                [AsyncUser(pipeline, prompts, r.custom_user_id, r) for r in records],
-                total,
-                has_more,
-            )
+            return listed_users(pipeline, prompts, users), total, has_more
 
         return paginate(UserPage, offset, limit, fetch)

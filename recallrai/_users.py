@@ -47,9 +47,9 @@ from ._validation import (
     require_json_object,
     require_page,
 )
-from .exceptions import NotLoadedError, ValidationError
+from .exceptions import MalformedResponseError, NotLoadedError, ValidationError
 
-__all__ = ["AsyncUser", "UserRecord", "user_from_wire"]
+__all__ = ["AsyncUser", "UserRecord", "listed_users", "user_from_wire"]
 
 
 def _id_list(values: Sequence[str] | None, name: str) -> list[str]:
@@ -90,15 +90,33 @@ def user_from_wire(data: Any, expected_id: str | None = None) -> UserRecord:
     return record
 
 
+def listed_users(
+    pipeline: Pipeline, prompts: SystemPromptCache, items: list[Any]
+) -> list[AsyncUser]:
+    """The users of a page. Each keeps its answer and reads it when a field is first used,
+    so that a page costs little more than its JSON; an item without a plain ID is read
+    (or refused) at once."""
+    users = []
+    for item in items:
+        if type(item) is dict and type(user_id := item.get("custom_user_id")) is str:
+            users.append(AsyncUser(pipeline, prompts, user_id, None, item))
+        else:  # another spelling, a wrapped item, or a malformed one
+            record = user_from_wire(item)
+            users.append(AsyncUser(pipeline, prompts, record.custom_user_id, record))
+    return users
+
+
 class AsyncUser:
     """A RecallrAI user, bound to the client that fetched it.
 
     A reference from ``get_user(..., validate=False)`` knows only its ID until
     ``refresh()``: reading another field raises
     :class:`~recallrai.exceptions.NotLoadedError` (``is_loaded`` tells).
+    A listed user reads its other fields from the page's answer when one is first
+    used; a malformed one raises :class:`~recallrai.exceptions.MalformedResponseError` then.
     """
 
-    __slots__ = ("_pipeline", "_prompts", "_record", "_user_id")
+    __slots__ = ("_pipeline", "_prompts", "_record", "_user_id", "_wire")
 
     def __init__(
         self,
@@ -106,11 +124,13 @@ class AsyncUser:
         prompts: SystemPromptCache,
         user_id: str,
         record: UserRecord | None = None,
+        wire: dict[str, Any] | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._prompts = prompts
         self._user_id = user_id
         self._record = record
+        self._wire = wire  # a listed user's answer, until its fields are first read
 
     @property
     def user_id(self) -> str:
@@ -125,15 +145,24 @@ class AsyncUser:
     @property
     def is_loaded(self) -> bool:
         """Whether the fields are known: ``False`` for a ``validate=False`` reference until ``refresh()``."""
-        return self._record is not None
+        return self._record is not None or self._wire is not None
+
+    def _known(self) -> UserRecord | None:
+        """The fields, read from a listed answer on first use; None for a reference."""
+        wire = self._wire
+        if wire is not None:  # another thread may read it too: the same record results
+            self._record = user_from_wire(wire, self._user_id)
+            self._wire = None
+        return self._record
 
     def _loaded(self) -> UserRecord:
-        if self._record is None:
+        record = self._known()
+        if record is None:
             raise NotLoadedError(
                 f"User {self._user_id!r} was referenced with validate=False: "
                 "call refresh() before reading its fields"
             )
-        return self._record
+        return record
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -157,6 +186,7 @@ class AsyncUser:
 
     def _adopt(self, record: UserRecord) -> None:
         self._record = record
+        self._wire = None
         self._user_id = record.custom_user_id
 
     def _context(self) -> ErrorContext:
@@ -515,7 +545,7 @@ class AsyncUser:
 
     def to_dict(self) -> dict[str, Any]:
         """The user as plain JSON-ready data (datetimes as ISO 8601 text)."""
-        record = self._record
+        record = self._known()
         if record is None:
             return {"user_id": self._user_id}
         return {
@@ -527,7 +557,10 @@ class AsyncUser:
         }
 
     def __repr__(self) -> str:
-        record = self._record
+        try:
+            record = self._known()
+        except MalformedResponseError:
+            return f"{type(self).__name__}(user_id={self._user_id!r}, <malformed>)"
         if record is None:
             return f"{type(self).__name__}(user_id={self._user_id!r}, <not loaded>)"
         return (
@@ -539,6 +572,6 @@ class AsyncUser:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AsyncUser):
             return NotImplemented
-        return self._user_id == other._user_id and self._record == other._record
+        return self._user_id == other._user_id and self._known() == other._known()
 
     __hash__ = None  # type: ignore[assignment]

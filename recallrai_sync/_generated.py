@@ -266,6 +266,8 @@ class User:
     A reference from ``get_user(..., validate=False)`` knows only its ID until
     ``refresh()``: reading another field raises
     :class:`~recallrai.exceptions.NotLoadedError` (``is_loaded`` tells).
+    A listed user reads its other fields from the page's answer when one is first
+    used; a malformed one raises :class:`~recallrai.exceptions.MalformedResponseError` then.
     """
 
     __slots__ = ("_async", "_loop")

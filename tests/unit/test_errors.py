@@ -396,11 +396,47 @@ async def test_malformed_users_page_is_malformed_response(api, new_client, envel
     assert field in error.message
 
 
-async def test_malformed_user_inside_a_page_is_malformed_response(api, new_client, wire_user):
+async def test_a_malformed_user_in_a_page_raises_when_its_fields_are_read(
+    api, new_client, wire_user
+):
     page = {"users": [wire_user("a"), wire_user("b", metadata=None)], "total": 2, "has_more": False}
+    api.get("/api/v1/users").mock(return_value=httpx.Response(200, json=page))
+    async with new_client() as client:
+        good, bad = (await client.list_users()).users
+    assert good.metadata == wire_user("a")["metadata"]
+    assert (bad.user_id, bad.is_loaded) == ("b", True)
+    for read in (lambda: bad.metadata, lambda: bad.created_at, bad.to_dict):
+        with pytest.raises(exc.MalformedResponseError) as info:
+            read()  # every time: a failed read is not remembered as a record
+        assert "metadata" in info.value.message
+    assert repr(bad) == "AsyncUser(user_id='b', <malformed>)"
+    assert good != bad
+
+
+@pytest.mark.parametrize(
+    "item",
+    [1, None, {}, {"custom_user_id": 5}, {"custom_user_id": None}, {"user": "x"}],
+    ids=repr,
+)
+async def test_a_page_item_without_a_plain_id_is_refused_at_once(api, new_client, item):
+    page = {"users": [item], "total": 1, "has_more": False}
     error = await _raised(api, new_client, _list, httpx.Response(200, json=page))
     assert type(error) is exc.MalformedResponseError
-    assert "metadata" in error.message
+    assert error.message.startswith("Malformed user in the server's answer")
+
+
+async def test_a_listed_user_equals_the_same_user_fetched(api, new_client, wire_user):
+    record = wire_user("a", metadata={"k": [1, 2]}, merge_conflict_enabled=False)
+    api.get("/api/v1/users").mock(
+        return_value=httpx.Response(200, json={"users": [record], "total": 1, "has_more": False})
+    )
+    api.get("/api/v1/users/a").mock(return_value=httpx.Response(200, json={"user": record}))
+    async with new_client() as client:
+        (listed,) = (await client.list_users()).users
+        fetched = await client.get_user("a")
+        assert listed == fetched
+        assert repr(listed) == repr(fetched)
+        assert listed.to_dict() == fetched.to_dict()
 
 
 @pytest.mark.parametrize("status", [200, 500])

@@ -415,18 +415,23 @@ def test_sync_facade_reads_the_doc_shapes(api: respx.MockRouter) -> None:
 @pytest.mark.parametrize(
     ("items", "match"),
     [
-        ([USER_FULL, {**USER_FULL, "created_at": 5}], r"Malformed user .*created_at"),
-        ([USER_FULL, "not an object"], "Malformed user"),
+        ([SESSION_FULL, {**SESSION_FULL, "created_at": 5}], r"Malformed session .*created_at"),
+        ([SESSION_FULL, "not an object"], "Malformed session"),
     ],
 )
 async def test_a_malformed_page_item_is_named_precisely(
     api: respx.MockRouter, new_client: Callable[..., AsyncRecallrAI], items: list[Any], match: str
 ) -> None:
-    """Pages are read fast in one pass; a bad item still gets the per-item error message."""
-    api.get("/api/v1/users").mock(return_value=httpx.Response(200, json=page("users", items)))
+    """Pages are read fast in one pass; a bad item still gets the per-item error message.
+
+    (Listed users are read lazily: tests/unit/test_errors.py.)"""
+    api.get("/api/v1/users/u1/sessions").mock(
+        return_value=httpx.Response(200, json=page("sessions", items))
+    )
     async with new_client() as client:
+        user = await client.get_user("u1", validate=False)
         with pytest.raises(MalformedResponseError, match=match):
-            await client.list_users()
+            await user.list_sessions()
 
 
 async def test_a_page_mixing_both_id_spellings_reads_each_item(
