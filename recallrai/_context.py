@@ -10,7 +10,6 @@ context.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ import attrs
 from . import exceptions as exc
 from ._converter import structure
 from ._deadline import deadline
-from ._encoding import api_path
+from ._encoding import api_path, decode_json
 from ._errors import error_from_failure
 from ._models import Context, RecallStrategy
 from ._pipeline import Pipeline
@@ -339,7 +338,7 @@ class ContextStream:
             if not payload:
                 continue
             try:
-                data = json.loads(payload)
+                data = decode_json(payload)
             except (ValueError, RecursionError):
                 raise locate_malformed(
                     exc.MalformedResponseError(

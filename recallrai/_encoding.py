@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["api_path", "encode_body", "encode_query"]
+__all__ = ["api_path", "decode_json", "encode_body", "encode_query"]
 
 API_PREFIX = "/api/v1"
 
@@ -97,3 +97,17 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
         ensure_ascii=False,
         allow_nan=False,
     ).encode()
+
+
+def decode_json(data: bytes) -> Any:
+    """An answer's JSON, as ``json.loads(data)`` reads it.
+
+    The service sends UTF-8 (RFC 8259), which is decoded here first: that is cheaper than
+    ``json``'s own detection of the encoding. Anything else (a byte-order mark, UTF-16,
+    lone surrogates, invalid JSON) goes to ``json.loads(data)`` itself, for its result or
+    its error.
+    """
+    try:
+        return json.loads(data.decode())
+    except ValueError:
+        return json.loads(data)

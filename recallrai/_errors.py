@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -12,6 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from . import exceptions as exc
+from ._encoding import decode_json
 from ._transport import TransportFailure
 
 __all__ = ["ErrorContext", "error_from_failure", "error_from_response", "parse_retry_after"]
@@ -113,7 +113,7 @@ def error_from_response(
             http_status=404,
         )
     try:
-        payload: Any = json.loads(body) if body else None
+        payload: Any = decode_json(body) if body else None
     except (ValueError, RecursionError):
         payload = None
         is_json = False

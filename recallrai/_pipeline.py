@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import random
 import time
@@ -14,7 +13,7 @@ from typing import Any
 
 from . import exceptions as exc
 from ._deadline import deadline
-from ._encoding import encode_body, encode_query
+from ._encoding import decode_json, encode_body, encode_query
 from ._errors import (
     NO_CONTEXT,
     ErrorContext,
@@ -254,7 +253,7 @@ class Pipeline:
             if status == 204:
                 return None
             try:
-                return json.loads(response.body)
+                return decode_json(response.body)
             except (ValueError, RecursionError):
                 error: exc.RecallrAIError = exc.MalformedResponseError(
                     f"{method} {path} answered {status} with a body that is not JSON: {response.body[:200]!r}",

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recallrai import AsyncRecallrAI
-from recallrai._encoding import api_path, encode_body, encode_query
+from recallrai._encoding import api_path, decode_json, encode_body, encode_query
 
 SEGMENT = re.compile(r"(?:[A-Za-z0-9\-._~]|%[0-9A-F]{2})+")
 non_blank_ids = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
@@ -371,3 +371,53 @@ def test_other_query_values_are_sent_as_their_text() -> None:
     from recallrai._encoding import encode_query
 
     assert encode_query([("x", Decimal("1.50")), ("y", {"k": 1})]) == "x=1.50&y=%7B%22k%22%3A+1%7D"
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _loads(data: bytes) -> tuple[str, object]:
+    """What ``json.loads`` makes of ``data``: its value, or the type of its error."""
+    try:
+        return "value", json.loads(data)
+    except (ValueError, RecursionError) as error:
+        return "error", type(error)
+
+
+def _decoded(data: bytes) -> tuple[str, object]:
+    try:
+        return "value", decode_json(data)
+    except (ValueError, RecursionError) as error:
+        return "error", type(error)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(json_values, st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32"]))
+def test_decode_json_reads_every_encoding_json_reads(value, encoding):
+    data = json.dumps(value, ensure_ascii=False).encode(encoding, "surrogatepass")
+    assert _decoded(data) == _loads(data)
+
+
+@given(st.binary(max_size=40))
+def test_decode_json_reads_any_bytes_as_json_does(data):
+    assert _decoded(data) == _loads(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": "\xed\xa0\x80"}',  # a lone surrogate: only json's surrogatepass reads it
+        b'\xef\xbb\xbf{"a": 1}',  # a UTF-8 byte-order mark
+        '{"a": "é"}'.encode("utf-16"),  # valid UTF-8 too (NUL bytes), but not JSON as such
+        b'{"a": 1',
+        b"",
+    ],
+)
+def test_decode_json_falls_back_to_json_s_own_reading(data):
+    assert _decoded(data) == _loads(data)
