@@ -151,8 +151,10 @@ class AsyncUser:
         """The fields, read from a listed answer on first use; None for a reference."""
         wire = self._wire
         if wire is not None:  # another thread may read it too: the same record results
-            self._record = user_from_wire(wire, self._user_id)
-            self._wire = None
+            record = user_from_wire(wire)  # its ID is the one this user was listed with
+            if self._wire is wire:  # not replaced meanwhile by refresh() or update()
+                self._record = record
+                self._wire = None
         return self._record
 
     def _loaded(self) -> UserRecord:
@@ -185,8 +187,8 @@ class AsyncUser:
         return self._loaded().last_active_at
 
     def _adopt(self, record: UserRecord) -> None:
-        self._record = record
         self._wire = None
+        self._record = record
         self._user_id = record.custom_user_id
 
     def _context(self) -> ErrorContext:

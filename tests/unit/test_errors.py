@@ -1011,3 +1011,29 @@ def test_status_errors_keep_the_server_detail(status, cls):
     error = error_from_response(status, {}, _json({"detail": detail}))
     assert type(error) is cls
     assert (error.message, error.http_status, error.detail) == ("said so", status, detail)
+
+
+async def test_a_refresh_while_a_listed_user_is_first_read_wins(
+    api, new_client, wire_user, monkeypatch
+):
+    """Another thread's update() lands while this one reads the listed answer: the updated
+    record stays, and the rename does not make the listed answer look like another user."""
+    from recallrai import _users
+
+    api.get("/api/v1/users").mock(
+        return_value=httpx.Response(
+            200, json={"users": [wire_user("a")], "total": 1, "has_more": False}
+        )
+    )
+    renamed = _users.user_from_wire(wire_user("b", metadata={"v": 2}))
+    read = _users.user_from_wire
+
+    def read_while_updated(data, expected_id=None):
+        listed._adopt(renamed)  # what update(new_user_id="b") does on the loop thread
+        return read(data, expected_id)
+
+    async with new_client() as client:
+        (listed,) = (await client.list_users()).users
+        monkeypatch.setattr(_users, "user_from_wire", read_while_updated)
+        assert listed.metadata == {"v": 2}
+    assert (listed.user_id, listed.to_dict()["user_id"]) == ("b", "b")
