@@ -297,7 +297,7 @@ class AiohttpTransport(Transport):
         self._owns_session = session is None
         self._network: NetworkSettings = LIBRARY_DEFAULTS  # the client sets its own
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._args: dict[float, dict[str, Any]] = {}  # by timeout
         self._closed = False
 
     def _client_session(self) -> aiohttp.ClientSession:
@@ -319,22 +319,24 @@ class AiohttpTransport(Transport):
             raise exceptions.ConnectionError("The aiohttp session given to the client is closed")
         return self._session
 
-    def _request_args(self, url: str, timeout: float) -> dict[str, Any]:
-        client_timeout = self._timeouts.get(timeout)
-        if client_timeout is None:
-            import aiohttp
+    def _request_args(self, timeout: float) -> dict[str, Any]:
+        """A request's keyword arguments other than its URL, headers and body."""
+        args = self._args.get(timeout)
+        if args is None:
+            args = self._args[timeout] = {"allow_redirects": False}
+            if self._network.proxy is not None:
+                args["proxy"] = self._network.proxy
+            if not self._owns_session:
+                import aiohttp
 
-            # Only the connect phase here: the pipeline's deadline bounds each attempt as a
-            # whole and a stream's wait for each event, so a per-read timer would be redundant.
-            client_timeout = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=None, connect=timeout, sock_connect=timeout, sock_read=None
-            )
-        return {
-            "url": _encoded_url(url),
-            "timeout": client_timeout,
-            "allow_redirects": False,
-            "proxy": self._network.proxy,  # None: the session's own (see __init__)
-        }
+                # A caller's session may have timeouts of its own: here only the connect phase
+                # is bounded (by the same time as the whole attempt). Our own session has no
+                # timeouts at all: the pipeline's deadline bounds each attempt as a whole,
+                # connecting included, and a stream's wait for each event.
+                args["timeout"] = aiohttp.ClientTimeout(
+                    total=None, connect=timeout, sock_connect=timeout, sock_read=None
+                )
+        return args
 
     async def send(
         self,
@@ -349,7 +351,11 @@ class AiohttpTransport(Transport):
         session = self._client_session()
         try:
             async with session.request(
-                method, headers=headers, data=body, **self._request_args(url, timeout)
+                method,
+                _encoded_url(url),
+                headers=headers,
+                data=body,
+                **self._request_args(timeout),
             ) as response:
                 length = response.content_length
                 if (
@@ -375,7 +381,7 @@ class AiohttpTransport(Transport):
         session = self._client_session()
         try:
             response = await session.request(
-                method, headers=headers, **self._request_args(url, timeout)
+                method, _encoded_url(url), headers=headers, **self._request_args(timeout)
             )
         except Exception as error:
             _raise_failure(error, timeout)
@@ -397,6 +403,7 @@ class AiohttpTransport(Transport):
     def forget_pool(self) -> object:
         pool, self._session, self._loop = self._session, None, None
         self._owns_session = True  # the next pool is made here, so this transport closes it
+        self._args = {}
         return pool
 
 

@@ -5,7 +5,9 @@ that never end and streams that only send keep-alives. Both styles, both transpo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -167,3 +169,52 @@ def test_peak_memory_stays_bounded_with_the_default_cap(
     report = json.loads(done.stdout)
     assert report["errors"] == ["ResponseTooLargeError"], report
     assert report["peak_rss_mb"] < 200, report
+
+
+@pytest.fixture
+def unaccepting_url() -> Iterator[str]:
+    """A loopback port whose accept queue is full: a new connection's handshake never ends."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(listener.getsockname())
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        for sock in (*fillers, listener):
+            sock.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_connection_that_never_opens_ends_in_time(
+    unaccepting_url: str, transport: str
+) -> None:
+    """Connecting has no timer of its own (the client's aiohttp session has none): the attempt's
+    deadline bounds it, for requests and for streams."""
+    options = {
+        "api_key": "rai_hostile",
+        "project_id": "p",
+        "base_url": unaccepting_url,
+        "timeout": TIMEOUT,
+        "max_retries": 0,
+        "transport": transport,
+    }
+    async with AsyncRecallrAI(**options) as client:  # type: ignore[arg-type]
+        user = await client.get_user("u", validate=False)
+        session = await user.get_session("s", validate=False)
+        for call in (
+            client.get_user("u"),
+            client.create_user("u"),
+            _drain(session.get_context_stream(include_system_prompt=False)),
+        ):
+            started = time.monotonic()
+            with pytest.raises(RecallrAIError) as info:
+                await _guarded(call)
+            _check(info.value, SDKTimeoutError, started)
