@@ -297,7 +297,7 @@ class AiohttpTransport(Transport):
         self._owns_session = session is None
         self._network: NetworkSettings = LIBRARY_DEFAULTS  # the client sets its own
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._args: dict[float, dict[str, Any]] = {}  # by timeout
+        self._args: dict[float | None, dict[str, Any]] = {}  # by timeout (None: own session)
         self._closed = False
 
     def _client_session(self) -> aiohttp.ClientSession:
@@ -321,12 +321,15 @@ class AiohttpTransport(Transport):
 
     def _request_args(self, timeout: float) -> dict[str, Any]:
         """A request's keyword arguments other than its URL, headers and body."""
-        args = self._args.get(timeout)
+        key = None if self._owns_session else timeout  # only a caller's session needs it
+        args = self._args.get(key)
         if args is None:
-            args = self._args[timeout] = {"allow_redirects": False}
+            args = {"allow_redirects": False}
+            if len(self._args) < 64:  # per-call timeouts may be many distinct values
+                self._args[key] = args
             if self._network.proxy is not None:
                 args["proxy"] = self._network.proxy
-            if not self._owns_session:
+            if key is not None:
                 import aiohttp
 
                 # A caller's session may have timeouts of its own: here only the connect phase
