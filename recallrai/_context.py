@@ -10,6 +10,7 @@ context.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ import attrs
 from . import exceptions as exc
 from ._converter import structure
 from ._deadline import deadline
-from ._encoding import api_path, decode_json
+from ._encoding import api_path, decode_json, encode_query
 from ._errors import error_from_failure
 from ._models import Context, RecallStrategy
 from ._pipeline import Pipeline
@@ -98,9 +99,14 @@ def _require_timezone(value: object) -> str:
     return name
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ContextQuery:
-    """The validated parameters of a context request."""
+    """The validated parameters of a context request.
+
+    Assistants ask for context with the same parameters turn after turn, so a
+    repeated query is validated and form-encoded once (:meth:`build`,
+    :meth:`encoded`).
+    """
 
     recall_strategy: RecallStrategy
     min_top_k: int
@@ -115,6 +121,41 @@ class ContextQuery:
 
     @classmethod
     def build(
+        cls,
+        recall_strategy: RecallStrategy | str,
+        min_top_k: int,
+        max_top_k: int,
+        memories_threshold: float,
+        summaries_threshold: float,
+        last_n_messages: int | None,
+        last_n_summaries: int | None,
+        timezone: str | None,
+        include_system_prompt: bool,
+        include_metadata_ids: bool,
+    ) -> ContextQuery:
+        """Check every documented range (§5.3.2) before anything is sent.
+
+        The same arguments, of the same types, give the same query, checked once.
+        """
+        args = (
+            recall_strategy,
+            min_top_k,
+            max_top_k,
+            memories_threshold,
+            summaries_threshold,
+            last_n_messages,
+            last_n_summaries,
+            timezone,
+            include_system_prompt,
+            include_metadata_ids,
+        )
+        try:
+            return _validated_query(*args)
+        except TypeError:  # an unhashable argument: let the checks say what is wrong with it
+            return cls._validate(*args)
+
+    @classmethod
+    def _validate(
         cls,
         recall_strategy: RecallStrategy | str,
         min_top_k: int,
@@ -150,6 +191,10 @@ class ContextQuery:
             ),
             include_metadata_ids=bool(require_bool(include_metadata_ids, "include_metadata_ids")),
         )
+
+    def encoded(self, *, stream: bool) -> str:
+        """:meth:`params`, form-encoded."""
+        return _encoded_query(self, stream)
 
     def params(self, *, stream: bool) -> list[tuple[str, object]]:
         """Query parameters in the protocol's order; the server never adds the prompt itself."""
@@ -190,6 +235,12 @@ class ContextQuery:
         if prompt is None:
             return context
         return attrs.evolve(context, context=prompt + PROMPT_SEPARATOR + context.context)
+
+
+_validated_query = functools.lru_cache(maxsize=64, typed=True)(ContextQuery._validate)
+_encoded_query = functools.lru_cache(maxsize=128)(
+    lambda query, stream: encode_query(query.params(stream=stream))
+)
 
 
 def parse_context(data: Any) -> Context:
@@ -369,15 +420,13 @@ class ContextStream:
                 self._pending += chunk
                 self._check_line(len(self._pending))
                 continue
-            # LF, CRLF and CR all end a line; a CR split from its LF only adds a blank line.
-            lines = (
-                (bytes(self._pending) + chunk)
-                .replace(b"\r\n", b"\n")
-                .replace(b"\r", b"\n")
-                .split(b"\n")
-            )
-            self._pending = bytearray(lines.pop())
-            self._check_line(max(len(self._pending), *map(len, lines)))
+            data = bytes(self._pending) + chunk if self._pending else chunk
+            # LF, CRLF and CR all end a line (as for ``bytes.splitlines``); a CR split from its
+            # LF only adds a blank line.
+            lines = data.splitlines()
+            self._pending = bytearray() if data.endswith((b"\n", b"\r")) else bytearray(lines.pop())
+            if len(data) > self._max_line_bytes:  # else no line can be too long
+                self._check_line(max(len(self._pending), *map(len, lines)))
             self._lines.extend(lines)
 
     def _check_line(self, size: int) -> None:

@@ -121,8 +121,11 @@ class Pipeline:
             return self
         return self.derive(timeout, max_retries, extra_headers)
 
-    def _url(self, path: str, params: Iterable[tuple[str, object]] | None) -> str:
-        query = encode_query(params) if params is not None else ""
+    def _url(self, path: str, params: Iterable[tuple[str, object]] | str | None) -> str:
+        """The URL of ``path`` with ``params`` (pairs, or a query already form-encoded)."""
+        query = (
+            params if isinstance(params, str) else "" if params is None else encode_query(params)
+        )
         return f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -238,7 +241,7 @@ class Pipeline:
         method: str,
         path: str,
         *,
-        params: Iterable[tuple[str, object]] | None = None,
+        params: Iterable[tuple[str, object]] | str | None = None,
         body: Mapping[str, Any] | None = None,
         expect: int = 200,
         context: ErrorContext = NO_CONTEXT,
@@ -271,7 +274,7 @@ class Pipeline:
         self,
         path: str,
         *,
-        params: Iterable[tuple[str, object]],
+        params: Iterable[tuple[str, object]] | str,
         context: ErrorContext = NO_CONTEXT,
     ) -> StreamResponse:
         """Open a ``GET`` event stream; raise the mapped error if it does not answer 200."""

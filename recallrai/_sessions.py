@@ -299,7 +299,10 @@ class AsyncSession:
             else {}
         )
         data = await call.request(
-            "GET", self._path("context"), params=query.params(stream=False), context=self._context()
+            "GET",
+            self._path("context"),
+            params=query.encoded(stream=False),
+            context=self._context(),
         )
         return query.with_prompt(parse_context(data), prompts)
 
@@ -348,7 +351,7 @@ class AsyncSession:
                 else {}
             )
             response = await call.open_stream(
-                path, params=query.params(stream=True), context=context
+                path, params=query.encoded(stream=True), context=context
             )
             return response, prompts
 

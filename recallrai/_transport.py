@@ -159,20 +159,19 @@ class _AiohttpStream(StreamResponse):
         self.status = response.status
         self.headers = response.headers
 
-    async def _guard(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
-        import aiohttp
-
+    async def read_chunk(self) -> bytes:
         try:
-            return await read()
+            return await self._response.content.readany()
         except asyncio.TimeoutError as exc:
             raise TransportFailure(
                 "timed out reading the response", sent=True, timed_out=True
             ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransportFailure(f"response interrupted: {exc}", sent=True) from exc
+        except Exception as exc:
+            import aiohttp  # only once something failed: the hot path skips the import
 
-    async def read_chunk(self) -> bytes:
-        return await self._guard(self._response.content.readany)
+            if isinstance(exc, aiohttp.ClientError):
+                raise TransportFailure(f"response interrupted: {exc}", sent=True) from exc
+            raise
 
     async def aclose(self) -> None:
         self._response.close()
@@ -420,20 +419,19 @@ class _HttpxStream(StreamResponse):
         self.status = response.status_code
         self.headers = response.headers
 
-    async def _guard(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
-        import httpx
-
-        try:
-            return await read()
-        except httpx.TimeoutException as exc:
-            raise TransportFailure(
-                "timed out reading the response", sent=True, timed_out=True
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise TransportFailure(f"response interrupted: {exc}", sent=True) from exc
-
     async def read_chunk(self) -> bytes:
-        return await self._guard(lambda: anext(self._chunks, b""))
+        try:
+            return await anext(self._chunks, b"")
+        except Exception as exc:
+            import httpx  # only once something failed: the hot path skips the import
+
+            if isinstance(exc, httpx.TimeoutException):
+                raise TransportFailure(
+                    "timed out reading the response", sent=True, timed_out=True
+                ) from exc
+            if isinstance(exc, httpx.HTTPError):
+                raise TransportFailure(f"response interrupted: {exc}", sent=True) from exc
+            raise
 
     async def aclose(self) -> None:
         await self._response.aclose()

@@ -334,8 +334,13 @@ def test_a_call_the_loop_never_started_gets_the_closed_error(
     loop.call(nothing)
     runner = loop._runner
     assert runner is not None
-    # Lose the next hand-off, as a loop shutting down would.
-    monkeypatch.setattr(runner.loop, "call_soon_threadsafe", lambda *args: None)
+    # Lose the next hand-off's wake-up, as a loop shutting down would.
+
+    class LostWakeUp:
+        def send(self, data: bytes) -> int:
+            return len(data)
+
+    monkeypatch.setattr(runner, "wake", LostWakeUp())
     callers = Callers(1, lambda _: loop.call(nothing))
     wait_until(lambda: len(runner.calls) == 1)
     monkeypatch.undo()

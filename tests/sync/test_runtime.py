@@ -247,19 +247,14 @@ def test_a_caller_interrupted_before_its_call_started_stops_the_call(
         ran.append(n)
         return n
 
-    class InterruptedLock:
-        """The caller's lock: the wait for the outcome is interrupted."""
+    class InterruptedWaiter:
+        """The caller's wait for the outcome is interrupted."""
 
-        def acquire(self) -> bool:
+        def wait(self, call: object) -> None:
             raise KeyboardInterrupt
 
-        def release(self) -> None:
+        def wake(self) -> None:
             pass
-
-    class InterruptedCall(_runtime._Call):
-        def __init__(self, *args: object) -> None:
-            super().__init__(*args)  # type: ignore[arg-type]
-            self.done = InterruptedLock()  # type: ignore[assignment]
 
     loop = _runtime.LoopThread(_nothing)
     try:
@@ -268,7 +263,7 @@ def test_a_caller_interrupted_before_its_call_started_stops_the_call(
             blocked = pool.submit(loop.call, block, 0.3)
             time.sleep(0.05)
             with monkeypatch.context() as patch:
-                patch.setattr(_runtime, "_Call", InterruptedCall)
+                patch.setattr(_runtime, "_waiter", InterruptedWaiter)
                 with pytest.raises(KeyboardInterrupt):
                     loop.call(record, 1)
             blocked.result(timeout=10)
@@ -276,3 +271,64 @@ def test_a_caller_interrupted_before_its_call_started_stops_the_call(
         assert ran == [0, 2]
     finally:
         loop.close()
+
+
+needs_eventfd = pytest.mark.skipif(
+    not hasattr(__import__("os"), "eventfd"), reason="callers wait on a lock without eventfd"
+)
+
+
+@needs_eventfd
+def test_a_stale_wake_up_does_not_end_the_next_wait_early() -> None:
+    """A call given up (KeyboardInterrupt) still wakes its thread when it ends; the
+    thread's next call must go on waiting for its own outcome."""
+    import time
+    from types import SimpleNamespace
+
+    from recallrai_sync import _runtime
+
+    waiter = _runtime._Waiter()
+    waiter.wake()  # the end of a call its caller gave up
+    call = SimpleNamespace(outcome=None)
+
+    def finish() -> None:
+        time.sleep(0.2)
+        call.outcome = "finished"
+        waiter.wake()
+
+    finisher = threading.Thread(target=finish)
+    finisher.start()
+    waiter.wait(call)  # type: ignore[arg-type]
+    outcome = call.outcome  # what the caller would read now
+    finisher.join()
+    assert outcome == "finished"
+
+
+@needs_eventfd
+def test_a_forked_child_waits_on_an_eventfd_of_its_own() -> None:
+    """The thread that forks is copied with its waiter: a child must not wake, or be
+    woken through, the eventfd its parent's thread waits on."""
+    script = """
+import os
+from recallrai_sync import _runtime
+
+parent = _runtime._waiter()
+pid = os.fork()
+if pid == 0:
+    _runtime._waiter().wake()
+    os._exit(0)
+os.waitpid(pid, 0)
+os.set_blocking(parent._fd, False)
+try:
+    os.eventfd_read(parent._fd)
+    print("the child woke the parent's thread")
+except BlockingIOError:
+    print("separate")
+"""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.stdout.strip(), result.stderr) == ("separate", "")

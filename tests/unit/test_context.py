@@ -3,6 +3,8 @@ facade in one step, and an error after them waits until they are delivered."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -164,3 +166,83 @@ async def test_no_prompt_when_not_asked_even_without_metadata(
         session = await user.get_session("s1", validate=False)
         answer = await session.get_context(include_system_prompt=False)
     assert answer.context == "ctx" and not prompts.called
+
+
+class ChunkedBody:
+    """A stream response that delivers ``chunks`` one read at a time."""
+
+    status = 200
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.headers: dict[str, str] = {}
+
+    async def read_chunk(self) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    async def aclose(self) -> None:
+        self.chunks = []
+
+    def abort(self) -> None:
+        self.chunks = []
+
+
+def chunked_stream(chunks: list[bytes], max_line_bytes: int = 1 << 20) -> ContextStream:
+    from recallrai._context import ContextQuery
+
+    async def opened() -> tuple[ChunkedBody, dict[Any, str]]:
+        return ChunkedBody(chunks), {}
+
+    query = ContextQuery.build("balanced", 15, 50, 0.6, 0.5, None, None, None, False, False)
+    return ContextStream(opened, query, "GET x", timeout=5.0, max_line_bytes=max_line_bytes)
+
+
+def split_at(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({0, len(body), *(cut % (len(body) + 1) for cut in cuts)})
+    return [body[a:b] for a, b in itertools.pairwise(points) if b > a]
+
+
+def test_events_are_the_same_whatever_the_line_endings_and_chunks() -> None:
+    """LF, CRLF and CR each end a line, wherever the body is cut into chunks (a CR cut
+    from its LF only adds a blank line, which carries nothing)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    messages = [f"step {n}" for n in range(3)]
+    lines = [
+        line
+        for message in messages
+        for line in (b": keep-alive", b"data: " + json.dumps(progress(message)).encode(), b"")
+    ] + [b"data: " + json.dumps(FINAL).encode(), b""]
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        endings=st.lists(
+            st.sampled_from([b"\n", b"\r\n", b"\r"]), min_size=len(lines), max_size=len(lines)
+        ),
+        cuts=st.lists(st.integers(min_value=0, max_value=10_000), max_size=6),
+    )
+    def check(endings: list[bytes], cuts: list[int]) -> None:
+        body = b"".join(line + end for line, end in zip(lines, endings, strict=True))
+
+        async def read() -> list[Context]:
+            return [event async for event in chunked_stream(split_at(body, cuts))]
+
+        events = asyncio.run(read())
+        assert [event.status_update_message for event in events[:-1]] == messages
+        assert events[-1].is_final and events[-1].context == "ctx"
+
+    check()
+
+
+@pytest.mark.anyio
+async def test_only_a_line_over_the_cap_fails_the_stream() -> None:
+    from recallrai.exceptions import ResponseTooLargeError
+
+    short_lines = sse(*(progress(f"{n:04}") for n in range(40)), FINAL)  # > 1 KiB, short lines
+    events = [event async for event in chunked_stream([short_lines], max_line_bytes=1024)]
+    assert len(events) == 41
+    long_line = b"data: " + json.dumps(progress("x" * 2000)).encode() + b"\n\n"
+    for chunks in ([long_line], [long_line[:700], long_line[700:]], [b": a\n" + long_line]):
+        with pytest.raises(ResponseTooLargeError, match="a line is longer"):
+            [event async for event in chunked_stream(list(chunks), max_line_bytes=1024)]
