@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, ParamSpec, cast
 
 import attrs
 
@@ -30,7 +30,9 @@ from ._raw import locate_malformed
 from ._transport import StreamResponse, TransportFailure
 from ._validation import require_bool, require_enum, require_float, require_int, require_text
 
-__all__ = ["ContextQuery", "ContextStream", "SystemPromptCache"]
+P = ParamSpec("P")
+
+__all__ = ["ContextQuery", "ContextStream", "SystemPromptCache", "context_query"]
 
 PROMPT_TTL = 3600.0
 PROMPT_SEPARATOR = "\n\n\n"
@@ -104,7 +106,7 @@ class ContextQuery:
     """The validated parameters of a context request.
 
     Assistants ask for context with the same parameters turn after turn, so a
-    repeated query is validated and form-encoded once (:meth:`build`,
+    repeated query is checked and form-encoded once (:func:`context_query`,
     :meth:`encoded`).
     """
 
@@ -121,41 +123,6 @@ class ContextQuery:
 
     @classmethod
     def build(
-        cls,
-        recall_strategy: RecallStrategy | str,
-        min_top_k: int,
-        max_top_k: int,
-        memories_threshold: float,
-        summaries_threshold: float,
-        last_n_messages: int | None,
-        last_n_summaries: int | None,
-        timezone: str | None,
-        include_system_prompt: bool,
-        include_metadata_ids: bool,
-    ) -> ContextQuery:
-        """Check every documented range (§5.3.2) before anything is sent.
-
-        The same arguments, of the same types, give the same query, checked once.
-        """
-        args = (
-            recall_strategy,
-            min_top_k,
-            max_top_k,
-            memories_threshold,
-            summaries_threshold,
-            last_n_messages,
-            last_n_summaries,
-            timezone,
-            include_system_prompt,
-            include_metadata_ids,
-        )
-        try:
-            return _validated_query(*args)
-        except TypeError:  # an unhashable argument: let the checks say what is wrong with it
-            return cls._validate(*args)
-
-    @classmethod
-    def _validate(
         cls,
         recall_strategy: RecallStrategy | str,
         min_top_k: int,
@@ -237,7 +204,23 @@ class ContextQuery:
         return attrs.evolve(context, context=prompt + PROMPT_SEPARATOR + context.context)
 
 
-_validated_query = functools.lru_cache(maxsize=64, typed=True)(ContextQuery._validate)
+def _checked_once(build: Callable[P, ContextQuery]) -> Callable[P, ContextQuery]:
+    """``build`` with its queries cached: the same arguments, of the same types (``True``
+    is not ``1``), give the same query, checked once."""
+    cached = cast("Callable[P, ContextQuery]", functools.lru_cache(maxsize=64, typed=True)(build))
+
+    @functools.wraps(build)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> ContextQuery:
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # an unhashable argument: let the checks say what is wrong with it
+            return build(*args, **kwargs)
+
+    return checked
+
+
+context_query = _checked_once(ContextQuery.build)
+"""The query of a context request, checked (or refused) before anything is sent."""
 _encoded_query = functools.lru_cache(maxsize=128)(
     lambda query, stream: encode_query(query.params(stream=stream))
 )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._context import ContextQuery, ContextStream, SystemPromptCache, parse_context
+from ._context import ContextStream, SystemPromptCache, context_query, parse_context
 from ._converter import format_datetime, require_identity, structure
 from ._encoding import api_path
 from ._errors import ErrorContext
@@ -280,7 +280,7 @@ class AsyncSession:
         contributing memory and session IDs. ``timeout``, ``max_retries`` and
         ``extra_headers`` apply to this call (not to the client's cached system-prompt fetch).
         """
-        query = ContextQuery.build(
+        query = context_query(
             recall_strategy,
             min_top_k,
             max_top_k,
@@ -329,7 +329,7 @@ class AsyncSession:
         sends it. Breaking out of the loop drops the connection at once.
         ``timeout`` also bounds the wait for each event.
         """
-        query = ContextQuery.build(
+        query = context_query(
             recall_strategy,
             min_top_k,
             max_top_k,

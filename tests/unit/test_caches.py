@@ -77,7 +77,7 @@ def test_query_texts_are_kept_encoded_up_to_the_length_limit() -> None:
 
 
 def _query_args(**changes: object) -> list[object]:
-    """ContextQuery.build's arguments, in order: the SDK's defaults with ``changes``."""
+    """context_query's arguments, in order: the SDK's defaults with ``changes``."""
     args: dict[str, object] = {
         "recall_strategy": "balanced",
         "min_top_k": 15,
@@ -99,32 +99,32 @@ def test_a_cached_context_query_never_stands_in_for_an_argument_of_another_type(
     of a type the checks refuse through."""
     import pytest
 
-    from recallrai._context import ContextQuery
+    from recallrai._context import context_query
     from recallrai.exceptions import ValidationError
 
-    good = ContextQuery.build(*_query_args())  # type: ignore[arg-type]
-    assert ContextQuery.build(*_query_args()) is good  # type: ignore[arg-type]
+    good = context_query(*_query_args())  # type: ignore[arg-type]
+    assert context_query(*_query_args()) is good  # type: ignore[arg-type]
     for bad in ({"include_metadata_ids": 1}, {"min_top_k": 15.0}, {"max_top_k": 50.0}):
         with pytest.raises(ValidationError):
-            ContextQuery.build(*_query_args(**bad))  # type: ignore[arg-type]
+            context_query(*_query_args(**bad))  # type: ignore[arg-type]
 
 
 def test_an_unhashable_context_argument_gets_the_checks_error() -> None:
     import pytest
 
-    from recallrai._context import ContextQuery
+    from recallrai._context import context_query
     from recallrai.exceptions import ValidationError
 
     for bad in ({"timezone": ["UTC"]}, {"recall_strategy": {"balanced": 1}}, {"min_top_k": [15]}):
         with pytest.raises(ValidationError):
-            ContextQuery.build(*_query_args(**bad))  # type: ignore[arg-type]
+            context_query(*_query_args(**bad))  # type: ignore[arg-type]
 
 
 def test_a_context_query_encodes_the_same_from_the_cache_and_without_it() -> None:
-    from recallrai._context import ContextQuery
+    from recallrai._context import context_query
 
     for stream in (False, True, True):
-        query = ContextQuery.build(*_query_args(timezone="Europe/Lisbon"))  # type: ignore[arg-type]
+        query = context_query(*_query_args(timezone="Europe/Lisbon"))  # type: ignore[arg-type]
         assert query.encoded(stream=stream) == _encoding.encode_query(query.params(stream=stream))
     assert "stream=true" in query.encoded(stream=True)
     assert "stream" not in query.encoded(stream=False)
