@@ -23,7 +23,7 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 API_KEY = "rai_benchmark_key"
@@ -88,12 +88,18 @@ def parse_args(
     parser.add_argument(
         "--ca-file", help="PEM CA bundle to trust (an https:// base URL with a throwaway CA)"
     )
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=1,
+        help="measure in this many batches, each started by a 'go' line on stdin (see turns())",
+    )
     if extra is not None:
         extra(parser)
     args = parser.parse_args()
     require_loopback(args.base_url)
-    if args.count < 1 or args.concurrency < 1 or args.threads < 1 or args.page_size < 1:
-        parser.error("--count, --concurrency, --threads and --page-size must be >= 1")
+    if min(args.count, args.concurrency, args.threads, args.page_size, args.batches) < 1:
+        parser.error("--count, --concurrency, --threads, --page-size and --batches must be >= 1")
     # The memory workload's "after import" mark: every client script has imported its
     # package and client class at its top, before parsing its arguments (the official
     # script imports its package later, and takes the mark again then).
@@ -144,7 +150,7 @@ def maxrss_kb() -> int:
 
 
 class Meter:
-    """CPU (this process, all threads) and wall time around a block."""
+    """CPU (this process, all threads) and wall time around a block, summed over every use."""
 
     cpu_s = user_s = sys_s = wall_s = 0.0
 
@@ -156,9 +162,9 @@ class Meter:
     def __exit__(self, *exc_info: object) -> None:
         t1 = time.perf_counter()
         r1 = resource.getrusage(resource.RUSAGE_SELF)
-        self.wall_s = t1 - self._t0
-        self.user_s = r1.ru_utime - self._r0.ru_utime
-        self.sys_s = r1.ru_stime - self._r0.ru_stime
+        self.wall_s += t1 - self._t0
+        self.user_s += r1.ru_utime - self._r0.ru_utime
+        self.sys_s += r1.ru_stime - self._r0.ru_stime
         self.cpu_s = self.user_s + self.sys_s
 
     def figures(self) -> dict[str, float]:
@@ -202,6 +208,28 @@ class MemoryProbe:
             "rss_growth_kb": max(0, peak - self.rss_before_kb),
             "rss_samples": self.samples,
         }
+
+
+TURN = "turn"  # a client's line: "my warm-up (or last batch) is done; I wait for a 'go'"
+
+
+def turns(count: int, batches: int) -> Iterator[int]:
+    """The sizes of the measured batches of ``count`` ops; with ``batches`` > 1, each waits its turn.
+
+    Interleaved measuring (the harness's ``--batches``): every client process of one
+    workload is started and warmed up, then the harness lets them measure one batch at a
+    time, in turn, by writing ``go`` to the stdin of one and reading its ``turn`` line
+    back. A drift of the machine's speed over seconds (other tenants of a virtual
+    machine, frequency changes) then falls on every client alike, not on whichever ran
+    during it. With one batch the client measures at once, as a standalone run.
+    """
+    for size in split(count, batches):
+        if batches > 1:
+            sys.stdout.write(TURN + "\n")
+            sys.stdout.flush()
+            if sys.stdin.readline().strip() != "go":
+                raise SystemExit("the harness stopped the run")
+        yield size
 
 
 def emit(payload: dict[str, Any]) -> None:

@@ -115,7 +115,8 @@ def markdown(doc: dict[str, Any], chart_note: str) -> str:
         "Verdicts are taken on the fixed-response server, where the client's own cost is "
         "isolated; the emulator columns are for context. A CPU ratio compares client-process "
         "CPU time per request with raw aiohttp's for the same workload in the same repetition "
-        "(every client runs back to back, in an order that rotates between repetitions); the "
+        f"(the clients of a workload take turns, each measuring {settings.get('batches', 1)} "
+        "batch(es), in an order reversed every round and rotated between repetitions); the "
         "figure is the median of those per-repetition ratios, with their range in brackets. "
         "The tables below show each client's median over repetitions, and their ratios.",
         "",

@@ -24,6 +24,7 @@ from _common import (
     pages_for,
     settled_rss_kb,
     split,
+    turns,
 )
 
 MAX_PAGES = 100_000  # bound on any paging loop a client writes itself
@@ -119,9 +120,11 @@ def run_sync(calls: SyncCalls, args: Any) -> dict[str, Any]:
     if name == "stream_context":
         for _ in range(args.warmup):
             _check_stream(calls.stream_context())
-        with Meter() as meter:
-            for _ in range(count):
-                _check_stream(calls.stream_context())
+        meter = Meter()
+        for size in turns(count, args.batches):
+            with meter:
+                for _ in range(size):
+                    _check_stream(calls.stream_context())
         return {"ops": count, "requests": count, **meter.figures()}
 
     if name == "first_event":
@@ -157,34 +160,45 @@ def run_sync(calls: SyncCalls, args: Any) -> dict[str, Any]:
             for _ in range(n):
                 calls.get_user()
 
+        meter = Meter()
         if threads == 1:
             worker(args.warmup)
-            with Meter() as meter:
-                worker(count)
+            for size in turns(count, args.batches):
+                with meter:
+                    worker(size)
         else:
             with ThreadPoolExecutor(threads, thread_name_prefix="bench") as pool:
                 list(pool.map(worker, split(max(args.warmup, threads), threads)))
-                with Meter() as meter:
-                    list(pool.map(worker, split(count, threads)))
+                for size in turns(count, args.batches):
+                    with meter:
+                        list(pool.map(worker, split(size, threads)))
         return {"ops": count, "requests": count, "threads": threads, **meter.figures()}
 
     if name == "create":
         for i in range(args.warmup):
             calls.create_user(f"{args.id_prefix}-warm-{i}")
-        with Meter() as meter:
-            for i in range(count):
-                calls.create_user(f"{args.id_prefix}-{i}")
+        meter, created = Meter(), 0
+        for size in turns(count, args.batches):
+            with meter:
+                for i in range(created, created + size):
+                    calls.create_user(f"{args.id_prefix}-{i}")
+            created += size
         return {"ops": count, "requests": count, **meter.figures()}
 
     if name in ("list", "iterate"):
         calls.list_page()  # warm-up: connection, loop thread, lazy imports
         probe = MemoryProbe() if name == "iterate" else None
-        seen = 0
-        with Meter() as meter:
-            for _ in calls.user_ids():
-                seen += 1
-                if probe is not None and seen % probe.SAMPLE_EVERY == 0:
-                    probe.sample()
+        meter, seen, listed = Meter(), 0, None
+        for size in turns(count, args.batches):  # the last batch reads to the end
+            goal = seen + size if seen + size < count else None
+            with meter:
+                listed = iter(calls.user_ids()) if listed is None else listed
+                for _ in listed:
+                    seen += 1
+                    if probe is not None and seen % probe.SAMPLE_EVERY == 0:
+                        probe.sample()
+                    if seen == goal:
+                        break  # the iterator stays open for the next batch
         return _listed(seen, args, meter, probe)
 
     raise SystemExit(f"unknown workload {name!r}")
@@ -196,9 +210,11 @@ async def run_async(calls: AsyncCalls, args: Any) -> dict[str, Any]:
     if name == "stream_context":
         for _ in range(args.warmup):
             _check_stream(await calls.stream_context())
-        with Meter() as meter:
-            for _ in range(count):
-                _check_stream(await calls.stream_context())
+        meter = Meter()
+        for size in turns(count, args.batches):
+            with meter:
+                for _ in range(size):
+                    _check_stream(await calls.stream_context())
         return {"ops": count, "requests": count, **meter.figures()}
 
     if name == "first_event":
@@ -235,27 +251,37 @@ async def run_async(calls: AsyncCalls, args: Any) -> dict[str, Any]:
 
         # Warm-up opens every connection the measured part will use.
         await asyncio.gather(*(worker(n) for n in split(max(args.warmup, in_flight), in_flight)))
-        with Meter() as meter:
-            await asyncio.gather(*(worker(n) for n in split(count, in_flight)))
+        meter = Meter()
+        for size in turns(count, args.batches):
+            with meter:
+                await asyncio.gather(*(worker(n) for n in split(size, in_flight)))
         return {"ops": count, "requests": count, "in_flight": in_flight, **meter.figures()}
 
     if name == "create":
         for i in range(args.warmup):
             await calls.create_user(f"{args.id_prefix}-warm-{i}")
-        with Meter() as meter:
-            for i in range(count):
-                await calls.create_user(f"{args.id_prefix}-{i}")
+        meter, created = Meter(), 0
+        for size in turns(count, args.batches):
+            with meter:
+                for i in range(created, created + size):
+                    await calls.create_user(f"{args.id_prefix}-{i}")
+            created += size
         return {"ops": count, "requests": count, **meter.figures()}
 
     if name in ("list", "iterate"):
         await calls.list_page()  # warm-up: connection, lazy imports
         probe = MemoryProbe() if name == "iterate" else None
-        seen = 0
-        with Meter() as meter:
-            async for _ in calls.user_ids():
-                seen += 1
-                if probe is not None and seen % probe.SAMPLE_EVERY == 0:
-                    probe.sample()
+        meter, seen, listed = Meter(), 0, None
+        for size in turns(count, args.batches):  # the last batch reads to the end
+            goal = seen + size if seen + size < count else None
+            with meter:
+                listed = aiter(calls.user_ids()) if listed is None else listed
+                async for _ in listed:
+                    seen += 1
+                    if probe is not None and seen % probe.SAMPLE_EVERY == 0:
+                        probe.sample()
+                    if seen == goal:
+                        break  # the iterator stays open for the next batch
         return _listed(seen, args, meter, probe)
 
     raise SystemExit(f"unknown workload {name!r}")

@@ -1,6 +1,6 @@
 """Client benchmarks of recallrai, side by side with raw aiohttp and the official 0.6.6 package.
 
-    python benchmarks/run.py                 # full run, 5 repetitions (what `nox -s bench` does)
+    python benchmarks/run.py                 # full run, 7 repetitions (what `nox -s bench` does)
     python benchmarks/run.py --quick         # tiny counts, 1 repetition (the smoke test)
     python benchmarks/run.py --no-official   # skip the official package (no network needed)
 
@@ -8,7 +8,10 @@ Every server and every client runs in its own process: the servers (the
 emulator, and ``fixed_server.py`` with canned answers) are started once; each
 (server, workload, client, repetition) is one run of a ``client_*.py`` script
 that measures its own CPU time (getrusage, user+sys, all its threads) around
-the workload and prints one JSON line. This script collects those lines, takes
+the workload and prints one JSON line. The client processes of a workload run
+together and take turns (``run_in_turns``): each is started and warmed up, then
+they measure one batch each in turn (``--batches``, default 20), so that the
+machine's drift falls on all of them alike. This script collects those lines, takes
 medians over the repetitions, divides every SDK figure by raw aiohttp's figure
 for the same server and workload from the same run, and writes
 ``results/latest.md``, ``results/latest.json`` and ``results/latest.png``.
@@ -56,12 +59,14 @@ import importlib.metadata
 import json
 import os
 import platform
+import queue
 import select
 import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -70,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 import _report
+from _common import TURN
 from _official_venv import OFFICIAL_SPEC, OFFICIAL_VENV, OFFICIAL_VERSION, prepare_official
 from _official_venv import shown as _shown
 
@@ -93,6 +99,9 @@ class Workload:
     servers: tuple[str, ...] = ("fixed", "emulator")
     pending: str = ""  # non-empty: a hook, not run yet
     section: str = ""  # non-empty: reported in that section, not in the per-server tables
+    # Its clients take turns measuring batches (``--batches``); latency and memory runs,
+    # which are not CPU ratios, run one client process at a time.
+    interleaved: bool = True
 
 
 ALL_SERVERS = ("fixed", "emulator", "tls")
@@ -124,6 +133,7 @@ WORKLOADS: tuple[Workload, ...] = (
         10,
         ("fixed",),
         section="latency",
+        interleaved=False,
     ),
     # RSS of an idle client, then of this many users held in a list.
     Workload(
@@ -134,6 +144,7 @@ WORKLOADS: tuple[Workload, ...] = (
         1_000,
         ("fixed",),
         section="memory",
+        interleaved=False,
     ),
 )
 
@@ -300,9 +311,14 @@ class Settings:
     deadline: float
     out_dir: Path
     placement: Placement | None = None
+    batches: int = 1
 
     def count(self, workload: Workload) -> int:
         return workload.quick_count if self.quick else workload.count
+
+    def batches_of(self, workload: Workload) -> int:
+        """How many turns each client of ``workload`` measures in (1: a standalone run)."""
+        return self.batches if workload.interleaved else 1
 
 
 # ----------------------------------------------------------------------------- processes
@@ -435,18 +451,171 @@ def run_json_process(
         return Outcome(False, error=f"timed out after {timeout:g} s")
     except OSError as exc:
         return Outcome(False, error=f"cannot start: {exc}")
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return _outcome(proc.stdout.splitlines(), proc.returncode, proc.stderr)
+
+
+def _outcome(stdout: Sequence[str], returncode: int, stderr: str) -> Outcome:
+    """A finished client process's outcome: its last JSON line, or why there is none."""
+    lines = [line for line in stdout if line.startswith("{")]
     if not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return Outcome(False, error=f"exit {proc.returncode}: {tail}"[:500])
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
+        return Outcome(False, error=f"exit {returncode}: {tail}"[:500])
     payload = json.loads(lines[-1])
-    if not payload.pop("ok", False) or proc.returncode != 0:
+    if not payload.pop("ok", False) or returncode != 0:
         return Outcome(
             False,
-            error=str(payload.get("error") or f"exit {proc.returncode}"),
+            error=str(payload.get("error") or f"exit {returncode}"),
             unavailable=bool(payload.get("unavailable")),
         )
     return Outcome(True, payload)
+
+
+class TurnTaker:
+    """A client process measuring in turns (``--batches``): it says ``turn`` when it waits.
+
+    Its stdout is read by a thread of its own into a queue, so that every wait for a
+    line has a timeout; its stderr goes to a file, read only if it fails.
+    """
+
+    def __init__(self, command: Sequence[str], cpus: frozenset[int] | None) -> None:
+        self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by kill()
+        self._proc = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+            cwd=HERE,
+            env=_child_env(),
+            preexec_fn=_pinned(cpus),
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        with contextlib.suppress(OSError, ValueError):  # closed by kill()
+            for line in self._proc.stdout:
+                self._lines.put(line.strip())
+        self._lines.put(None)
+
+    def wait_turn(self, timeout: float) -> Outcome | None:
+        """``None`` once the process waits for its next turn, else its final outcome."""
+        stdout: list[str] = []
+        until = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, until - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                return Outcome(False, error=f"timed out after {timeout:g} s")
+            if line == TURN:
+                return None
+            if line is None:  # its stdout ended: it finished, or died
+                return self._finish(stdout, timeout)
+            stdout.append(line)
+
+    def take_turn(self, timeout: float) -> Outcome | None:
+        """Let it measure one batch; as :meth:`wait_turn`."""
+        assert self._proc.stdin is not None
+        with contextlib.suppress(OSError):  # it died: its outcome says why
+            self._proc.stdin.write("go\n")
+            self._proc.stdin.flush()
+        return self.wait_turn(timeout)
+
+    def _finish(self, stdout: list[str], timeout: float) -> Outcome:
+        try:
+            returncode = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return Outcome(False, error=f"did not exit within {timeout:g} s")
+        self._stderr.seek(0)
+        outcome = _outcome(stdout, returncode, self._stderr.read())
+        self.kill()
+        return outcome
+
+    def kill(self) -> None:
+        """Stop it (if it still runs) and release its pipes and files."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._stderr.close()
+
+
+def run_in_turns(
+    commands: dict[str, list[str]],
+    batches: int,
+    settings: Settings,
+    cpus: frozenset[int] | None,
+    tls_server: Server | None = None,
+    tls: TLSFiles | None = None,
+) -> dict[str, Outcome]:
+    """Run the client processes of one workload together, measuring in turns.
+
+    Each process is started and warmed up alone (in the order given), then they
+    measure one batch each in turn, the order reversed every round, until each
+    has measured ``batches``; each then prints its JSON line, figures summed over
+    its batches. Against the TLS server, its counters are read after every turn,
+    so each process's differences are still its own: only one runs at a time.
+    """
+    outcomes: dict[str, Outcome] = {}
+    waiting: dict[str, TurnTaker] = {}
+    timeout = settings.job_timeout
+    counted = tls_server is not None and tls is not None
+    totals: dict[str, dict[str, int]] = {key: dict.fromkeys(TLS_COUNTERS, 0) for key in commands}
+    last: dict[str, Any] = {}
+
+    def count(key: str) -> None:
+        """Add the server's counters since the last reading to ``key``'s."""
+        nonlocal last
+        assert tls_server is not None and tls is not None
+        now = read_tls_counters(tls_server.url, tls.ca)
+        for name in TLS_COUNTERS:
+            totals[key][name] += now[name] - last[name]
+        last = now
+
+    def settle(key: str, outcome: Outcome | None) -> None:
+        """After ``key``'s warm-up or turn: count it; keep it waiting, or take its outcome."""
+        if counted:
+            try:
+                count(key)
+            except (OSError, ValueError, KeyError) as exc:
+                outcome = Outcome(False, error=f"cannot read the TLS server's counters: {exc}")
+        if outcome is None:
+            return
+        if key in waiting:
+            waiting.pop(key).kill()
+        if outcome.ok and counted:
+            outcome.figures.update({f"tls_{name}": totals[key][name] for name in TLS_COUNTERS})
+            outcome.figures["tls_version"] = last["version"]
+        outcomes[key] = outcome
+
+    try:
+        if counted:
+            assert tls_server is not None and tls is not None
+            try:
+                last = read_tls_counters(tls_server.url, tls.ca)
+            except (OSError, ValueError, KeyError) as exc:
+                why = f"cannot read the TLS server's counters: {exc}"
+                return {key: Outcome(False, error=why) for key in commands}
+        for key, command in commands.items():
+            taker = waiting[key] = TurnTaker(command, cpus)
+            settle(key, taker.wait_turn(timeout))
+        for turn in range(batches):
+            keys = list(waiting)
+            for key in keys if turn % 2 == 0 else keys[::-1]:
+                settle(key, waiting[key].take_turn(timeout))
+        for key in list(waiting):  # more turns than it asked for: nothing left to measure
+            settle(key, Outcome(False, error=f"still waiting after {batches} turns"))
+    finally:
+        for taker in waiting.values():
+            taker.kill()
+    return outcomes
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -599,6 +768,8 @@ def client_command(
         "--id-prefix",
         f"{client.key}-{server}-r{rep}",
     ]
+    if settings.batches_of(workload) > 1:
+        command += ["--batches", str(settings.batches_of(workload))]
     if workload.key in ("stream_context", "first_event"):
         command += ["--session-id", session_id]
     if ca_file is not None:
@@ -732,6 +903,12 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         "--max-minutes", type=float, default=90.0, help="time budget; later runs are skipped"
     )
     parser.add_argument(
+        "--batches",
+        type=int,
+        help="turns each client measures in, the clients of a workload taking turns "
+        "(default 20, quick 2; 1: one client process after another)",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="let the OS place servers and clients (default: servers on one CPU, clients on another)",
@@ -743,6 +920,9 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     reps = args.reps if args.reps is not None else (1 if args.quick else 7)
     if not 1 <= reps <= 50:
         parser.error("--reps must be between 1 and 50")
+    batches = args.batches if args.batches is not None else (2 if args.quick else 20)
+    if not 1 <= batches <= 1000:
+        parser.error("--batches must be between 1 and 1000")
     return Settings(
         quick=args.quick,
         reps=reps,
@@ -754,6 +934,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         deadline=time.monotonic() + args.max_minutes * 60,
         out_dir=args.out_dir,
         placement=None if args.no_pin else Placement.split(),
+        batches=batches,
     )
 
 
@@ -959,20 +1140,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                         # Each repetition starts with a different client, so a drift of the
                         # machine's speed within a repetition favours no client in particular.
                         start = rep % len(CLIENTS)
+                        commands: dict[str, list[str]] = {}
                         for client in CLIENTS[start:] + CLIENTS[:start]:
                             key = (server_name, workload.key, client.key)
                             if client.key in unavailable:
                                 continue
                             if server_name == "tls" and client.key in tls_unavailable:
                                 continue
-                            done += 1
                             if time.monotonic() > settings.deadline:
+                                done += 1
                                 errors.setdefault(key, "skipped: time budget exhausted")
                                 continue
                             if not server.alive():
+                                done += 1
                                 errors.setdefault(key, f"the {server_name} server died")
                                 continue
-                            command = client_command(
+                            commands[client.key] = client_command(
                                 client,
                                 workload,
                                 server_name,
@@ -983,14 +1166,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 session_ids.get(server_name, "session-000000"),
                                 tls_files.ca if server_name == "tls" and tls_files else None,
                             )
-                            t0 = time.monotonic()
-                            outcome = run_client_process(
-                                command,
-                                settings,
-                                client_cpus,
-                                server if server_name == "tls" else None,
-                                tls_files,
+                        t0 = time.monotonic()
+                        tls_server = server if server_name == "tls" else None
+                        batches = settings.batches_of(workload)
+                        if batches > 1:
+                            outcomes = run_in_turns(
+                                commands, batches, settings, client_cpus, tls_server, tls_files
                             )
+                        else:
+                            outcomes = {
+                                key: run_client_process(
+                                    command, settings, client_cpus, tls_server, tls_files
+                                )
+                                for key, command in commands.items()
+                            }
+                        for client in CLIENTS:
+                            if client.key not in outcomes:
+                                continue
+                            outcome = outcomes[client.key]
+                            key = (server_name, workload.key, client.key)
+                            done += 1
                             if outcome.ok and server_name == "tls":
                                 outcome.figures["max_connections_needed"] = connections_needed(
                                     client, workload.key
@@ -1047,6 +1242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {
             "quick": settings.quick,
             "repetitions": settings.reps,
+            "batches": settings.batches,
             "servers": list(settings.servers),
             "official": settings.official,
             "page_size": PAGE_SIZE,

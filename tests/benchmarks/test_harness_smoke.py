@@ -43,6 +43,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
 def test_quick_run_writes_table_and_json(quick_run: tuple[dict[str, Any], str]) -> None:
     document, table = quick_run
     assert document["settings"]["quick"] is True
+    assert document["settings"]["batches"] == 2  # the clients took turns
     assert document["machine"]["python"]
     rows = document["rows"]
     ours = [row for row in rows if not row["official"]]
