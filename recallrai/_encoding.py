@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -99,15 +99,22 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     ).encode()
 
 
+_scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""``json``'s own scanner, as ``json.loads`` uses it, without its layers of checks."""
+
+
 def decode_json(data: bytes) -> Any:
     """An answer's JSON, as ``json.loads(data)`` reads it.
 
-    The service sends UTF-8 (RFC 8259), which is decoded here first: that is cheaper than
-    ``json``'s own detection of the encoding. Anything else (a byte-order mark, UTF-16,
-    lone surrogates, invalid JSON) goes to ``json.loads(data)`` itself, for its result or
-    its error.
+    The service sends UTF-8 (RFC 8259) with nothing around the value, which is read here
+    by ``json``'s scanner directly: cheaper than ``json``'s own detection of the encoding
+    and its whitespace checks. Anything else (a byte-order mark, UTF-16, lone surrogates,
+    whitespace around the value, invalid JSON) goes to ``json.loads(data)`` itself, for
+    its result or its error.
     """
     try:
-        return json.loads(data.decode())
-    except ValueError:
+        text = data.decode()
+        value, end = _scan_value(text, 0)
+    except (ValueError, StopIteration):  # StopIteration: no value starts at 0
         return json.loads(data)
+    return value if end == len(text) else json.loads(data)

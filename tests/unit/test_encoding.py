@@ -417,6 +417,13 @@ def test_decode_json_reads_any_bytes_as_json_does(data):
         '{"a": "é"}'.encode("utf-16"),  # valid UTF-8 too (NUL bytes), but not JSON as such
         b'{"a": 1',
         b"",
+        b' {"a": 1}',  # whitespace before the value
+        b'{"a": 1}\r\n',  # and after it
+        b'{"a": 1}{}',  # more after the value
+        b"1 2",
+        b"-Infinity",
+        b'"\\ud800"',  # an escaped lone surrogate
+        b"9" * 5000,  # more digits than int() reads
     ],
 )
 def test_decode_json_falls_back_to_json_s_own_reading(data):
