@@ -10,6 +10,7 @@ context.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections import deque
@@ -36,6 +37,12 @@ __all__ = ["ContextQuery", "ContextStream", "SystemPromptCache", "context_query"
 
 PROMPT_TTL = 3600.0
 PROMPT_SEPARATOR = "\n\n\n"
+
+# After the final event, the rest of a stream's body (normally only its end) is read for up to
+# this long and this many bytes, so that its connection goes back to the pool; past either,
+# the connection is dropped.
+TAIL_SECONDS = 0.25
+TAIL_BYTES = 64 * 1024
 
 # The prompts a requested strategy needs (§5.3.1).
 _PROMPTS_NEEDED = {
@@ -226,6 +233,14 @@ _encoded_query = functools.lru_cache(maxsize=128)(
 )
 
 
+async def _read_rest(response: StreamResponse, seconds: float) -> None:
+    """Read (and ignore) the rest of a body, within ``seconds`` and ``TAIL_BYTES``."""
+    received = 0
+    with deadline(seconds):
+        while received <= TAIL_BYTES and (chunk := await response.read_chunk()):
+            received += len(chunk)
+
+
 def parse_context(data: Any) -> Context:
     """A context answer or stream event from its JSON."""
     return structure(data, Context, "context")
@@ -250,6 +265,11 @@ class ContextStream:
     keep-alives, do not count as events), and no line may exceed
     ``max_line_bytes``; either failure raises a typed error. Lines are split in
     time linear in the bytes received.
+
+    The final event is handed out at once; the end of the body, which normally
+    follows it, is read on the next step (or ``aclose()``) so that the connection
+    serves the next request. A body that goes on after the final event is left
+    after 0.25 s or 64 KiB, its connection dropped.
     """
 
     def __init__(
@@ -271,6 +291,7 @@ class ContextStream:
         self._pending = bytearray()  # the bytes of a line whose end has not arrived yet
         self._lines: deque[bytes] = deque()
         self._finished = False
+        self._complete = False  # the final event was received
         self._deferred: BaseException | None = None
         self._final: Context | None = None
 
@@ -282,6 +303,7 @@ class ContextStream:
             error, self._deferred = self._deferred, None
             raise error
         if self._finished:
+            await self.aclose()  # after the final event: the rest of the body, then the pool
             raise StopAsyncIteration
         try:
             if self._response is None:
@@ -303,8 +325,11 @@ class ContextStream:
             await self.aclose()
             raise exc.StreamError(f"{self._what}: the stream ended before its final event")
         if event.is_final:
-            await self.aclose()
+            # The connection is released on the next call or ``aclose()``, once the end of
+            # the body has been read: the final event is handed out without waiting for it.
+            self._finished = self._complete = True
             if event.error_message is not None:
+                await self.aclose()
                 raise exc.StreamError(
                     f"{self._what}: {event.error_message}", detail=event.error_message
                 )
@@ -356,7 +381,11 @@ class ContextStream:
             except BaseException as error:
                 self._deferred = error
                 break
-        return events, not self._finished or self._deferred is not None
+        if self._deferred is not None:
+            return events, True
+        if self._finished:
+            await self.aclose()  # release the connection before the events cross to the caller
+        return events, not self._finished
 
     def _has_buffered_event(self) -> bool:
         """Whether a ``data:`` line is already buffered, so the next event needs no read."""
@@ -423,10 +452,21 @@ class ContextStream:
             )
 
     async def aclose(self) -> None:
-        """Stop the stream and release its connection. Idempotent."""
+        """Stop the stream and release its connection. Idempotent.
+
+        After the final event, the rest of the body (normally only its end) is read
+        first, for up to 0.25 s and 64 KiB, so that the connection can serve the
+        next request; before it, or past those bounds, the connection is dropped.
+        """
         self._finished = True
         response, self._response = self._response, None
-        if response is not None:
+        if response is None:
+            return
+        try:
+            if self._complete:
+                with contextlib.suppress(TimeoutError, TransportFailure):
+                    await _read_rest(response, min(self._timeout, TAIL_SECONDS))
+        finally:
             await response.aclose()
 
     async def __aenter__(self) -> ContextStream:

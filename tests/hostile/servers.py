@@ -1,7 +1,9 @@
 """Local servers that misbehave the way production upstreams do, for the bounds tests.
 
 One asyncio server on loopback, run in a background thread; the first path segment picks the
-behaviour (``base_url=f"{server.url}/endless"``). Every behaviour runs until the client leaves.
+behaviour (``base_url=f"{server.url}/endless"``). Most behaviours run until the client leaves;
+one that finishes its answer serves the next request of the connection (keep-alive), and
+``connections`` counts the connections each behaviour was asked for on.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 
 Behaviour = Callable[[asyncio.StreamWriter], Awaitable[None]]
@@ -86,6 +89,44 @@ async def _sse_trickle_line(writer: asyncio.StreamWriter) -> None:
         writer.write(b"a")
 
 
+FINAL_EVENT = (
+    b'data: {"is_final": true, "context": "the context", "status_update_message": null}\n\n'
+)
+SSE_CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+async def _sse_late_end(writer: asyncio.StreamWriter) -> None:
+    """A whole event stream, whose end (the last chunk) comes a little after its final event."""
+    writer.write(SSE_CHUNKED + _chunk(b'data: {"is_final": false}\n\n') + _chunk(FINAL_EVENT))
+    await writer.drain()
+    await asyncio.sleep(TICK)
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+
+
+async def _sse_no_end(writer: asyncio.StreamWriter) -> None:
+    """An event stream that goes on after its final event: keep-alive comments, forever."""
+    writer.write(SSE_CHUNKED + _chunk(FINAL_EVENT))
+    while True:
+        await writer.drain()
+        await asyncio.sleep(TICK)
+        writer.write(_chunk(b": keep-alive\n\n"))
+
+
+async def _sse_long_tail(writer: asyncio.StreamWriter) -> None:
+    """An event stream followed, after its final event, by more bytes than are worth reading."""
+    writer.write(SSE_CHUNKED + _chunk(FINAL_EVENT))
+    while True:
+        writer.write(_chunk(b": " + b"x" * (64 * 1024) + b"\n\n"))
+        await writer.drain()
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "endless": _endless_chunked,
     "endless-close": _endless_close_delimited,
@@ -95,6 +136,9 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "sse-no-newline": _sse_no_newline,
     "sse-comments": _sse_comments_only,
     "sse-trickle-line": _sse_trickle_line,
+    "sse-late-end": _sse_late_end,
+    "sse-no-end": _sse_no_end,
+    "sse-long-tail": _sse_long_tail,
 }
 
 
@@ -107,6 +151,7 @@ class HostileServer:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        self.connections: Counter[str] = Counter()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -114,8 +159,12 @@ class HostileServer:
         self._handlers.add(task)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1].decode()
-            await BEHAVIOURS[path.split("/")[1]](writer)
+            behaviour = head.split(b" ", 2)[1].decode().split("/")[1]
+            self.connections[behaviour] += 1
+            while True:  # a behaviour that finishes its answer serves the next request
+                await BEHAVIOURS[behaviour](writer)
+                head = await reader.readuntil(b"\r\n\r\n")
+                behaviour = head.split(b" ", 2)[1].decode().split("/")[1]
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
