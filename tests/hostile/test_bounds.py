@@ -43,12 +43,6 @@ STREAMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[HostileServer]:
-    with HostileServer() as running:
-        yield running
-
-
 def _options(server: HostileServer, behaviour: str, transport: str) -> dict[str, object]:
     return {
         "api_key": "rai_hostile",
