@@ -381,11 +381,10 @@ class ContextStream:
             except BaseException as error:
                 self._deferred = error
                 break
-        if self._deferred is not None:
-            return events, True
-        if self._finished:
+        if self._finished and self._deferred is None:
             await self.aclose()  # release the connection before the events cross to the caller
-        return events, not self._finished
+            return events, False
+        return events, True
 
     def _has_buffered_event(self) -> bool:
         """Whether a ``data:`` line is already buffered, so the next event needs no read."""
